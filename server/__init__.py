@@ -1,0 +1,99 @@
+"""Spotcheck: 双随机、一公开 market-supervision spot checks, end to end.
+
+``create_app`` is the only place extensions are bound and blueprints registered.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g
+
+from server.config import Config, TestConfig
+
+
+def create_app(config: type[Config] | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app from a config class plus overrides (applied before any extension binds)."""
+    app = Flask(__name__, static_folder="static", template_folder="templates")
+    app.config.from_object(config or Config)
+    app.config.update(overrides or {})
+    app.config["VAR_DIR"] = Path(app.config["VAR_DIR"])
+    app.config["BLOB_DIR"] = Path(app.config["BLOB_DIR"])
+    app.config["VAR_DIR"].mkdir(parents=True, exist_ok=True)
+
+    from server import models  # noqa: F401  (every model registered on the metadata)
+    from server.extensions import api, csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    api.init_app(app)
+
+    from server.errors import register_error_handlers
+
+    register_error_handlers(app)
+    _register_blueprints(app, api)
+    _register_request_hooks(app)
+    _register_template_helpers(app)
+
+    from server.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _migrations_dir() -> str:
+    return str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def _register_blueprints(app: Flask, api: Any) -> None:
+    from server.accounts import api as accounts_api
+    from server.accounts import views as accounts_views
+    from server.web import views as web_views
+
+    app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(web_views.bp)
+    for blp in (accounts_api.blp,):
+        api.register_blueprint(blp)
+    # The API authenticates with bearer tokens, never cookies, so CSRF does not apply to it.
+    from server.extensions import csrf
+
+    csrf.exempt(accounts_api.blp)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from server.accounts.auth import load_user
+
+    app.before_request(load_user)
+
+    @app.after_request
+    def _security_headers(resp: Any) -> Any:
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        return resp
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from flask_wtf.csrf import generate_csrf
+
+    from server.i18n import current_locale, format_datetime, translate
+    from server.web.nav import site_nav
+
+    app.jinja_env.globals.update(
+        _=translate, csrf_token=generate_csrf, current_locale=current_locale, site_nav=site_nav
+    )
+    app.jinja_env.filters["localtime"] = format_datetime
+
+    def has_endpoint(endpoint: str) -> bool:
+        return endpoint in app.view_functions
+
+    app.jinja_env.globals["has_endpoint"] = has_endpoint
+
+    @app.context_processor
+    def _user() -> dict[str, Any]:
+        return {"user": g.get("user")}
+
+
+__all__ = ["Config", "TestConfig", "create_app"]

@@ -1,0 +1,74 @@
+"""Who is asking: a session cookie on pages, a bearer token on the API; and role guards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import g, redirect, request, session, url_for
+
+from server.accounts.models import User
+from server.accounts.services import user_for_token
+from server.errors import ApiError
+from server.extensions import db
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def load_user() -> None:
+    """before_request: sets g.user from the bearer token (API) or the session (pages)."""
+    g.user = None
+    g.token = None
+    if request.path.startswith("/api/"):
+        header = request.headers.get("Authorization", "")
+        if header.lower().startswith("bearer "):
+            g.user, g.token = user_for_token(header[7:].strip())
+        return
+    user_id = session.get("user_id")
+    if user_id is not None:
+        user = db.session.get(User, user_id)
+        if user is not None and user.is_active and session.get("auth_epoch") == user.password_hash[-16:]:
+            g.user = user
+        else:
+            session.clear()
+
+
+def current_user() -> User:
+    user = g.get("user")
+    if user is None:
+        raise ApiError("auth_required")
+    return cast(User, user)
+
+
+def api_auth(*roles: str) -> Callable[[F], F]:
+    """Guard an API view: a valid token, and one of ``roles`` if any are given."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if roles and not user.has_role(*roles):
+                raise ApiError("forbidden")
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorator
+
+
+def page_auth(*roles: str) -> Callable[[F], F]:
+    """Guard a page: redirect to the login page, or 403 for a missing role."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if g.get("user") is None:
+                return redirect(url_for("accounts.login", next=request.full_path))
+            if roles and not g.user.has_role(*roles):
+                raise ApiError("forbidden")
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorator

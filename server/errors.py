@@ -1,0 +1,156 @@
+"""The one catalogue of problem codes and the one handler that renders them.
+
+Every API error is an RFC 9457 problem document with a stable ``code`` from CATALOGUE; clients
+(the PWA, scripts) branch on the code, never on the human-readable title. Pages get an HTML
+rendering of the same problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    status: int
+    zh: str
+    en: str
+
+
+CATALOGUE: dict[str, ProblemType] = {
+    # Generic HTTP-level problems.
+    "bad_request": ProblemType(400, "请求格式错误", "The request is malformed"),
+    "validation_failed": ProblemType(422, "提交的数据不合法", "The submitted data is invalid"),
+    "not_found": ProblemType(404, "未找到", "Not found"),
+    "method_not_allowed": ProblemType(405, "不支持该请求方法", "Method not allowed"),
+    "payload_too_large": ProblemType(413, "上传内容超过大小限制", "The upload exceeds the size limit"),
+    "conflict": ProblemType(409, "与当前数据冲突", "Conflicts with the current state"),
+    "internal_error": ProblemType(500, "服务器内部错误", "Internal server error"),
+    # Authentication and authorization.
+    "auth_required": ProblemType(401, "需要登录", "Authentication required"),
+    "invalid_credentials": ProblemType(401, "用户名或密码错误", "Wrong username or password"),
+    "login_throttled": ProblemType(429, "登录失败次数过多，请稍后再试", "Too many failed logins; try later"),
+    "token_invalid": ProblemType(401, "令牌无效或已吊销", "The token is invalid or revoked"),
+    "account_disabled": ProblemType(403, "账号已停用", "The account is disabled"),
+    "forbidden": ProblemType(403, "无权访问", "You may not access this"),
+    "csrf_failed": ProblemType(400, "页面已过期，请刷新后重试", "The page expired; reload and retry"),
+    # Directories and imports.
+    "duplicate_code": ProblemType(409, "代码已存在", "The code already exists"),
+    "invalid_credit_code": ProblemType(422, "统一社会信用代码校验失败", "Invalid unified social credit code"),
+    "import_invalid": ProblemType(
+        422, "导入文件有错误，未导入任何数据", "The import has errors; nothing was imported"
+    ),
+    "import_unreadable": ProblemType(422, "无法读取导入文件", "The import file cannot be read"),
+    "import_not_found": ProblemType(404, "导入任务不存在", "No such import job"),
+    # Planning.
+    "plan_locked": ProblemType(409, "计划已发布，请新建修订版本", "The plan is published; create a revision"),
+    # Draws.
+    "draw_empty_pool": ProblemType(409, "抽查范围内没有符合条件的对象", "No eligible targets in the scope"),
+    "draw_no_inspectors": ProblemType(409, "符合条件的执法人员不足", "Not enough eligible inspectors"),
+    "draw_already_active": ProblemType(
+        409, "该任务已有有效的抽取结果", "The task already has an active draw"
+    ),
+    "draw_voided": ProblemType(409, "抽取结果已作废", "The draw was voided"),
+    "replacement_not_allowed": ProblemType(
+        409, "不符合更换执法人员的条件", "This replacement is not allowed"
+    ),
+    "replacement_no_candidate": ProblemType(409, "没有可替换的执法人员", "No eligible replacement inspector"),
+}
+
+
+class ApiError(Exception):
+    """Raise anywhere below a request; the handler renders it as a problem document."""
+
+    def __init__(self, code: str, detail: str | None = None, errors: Any = None) -> None:
+        if code not in CATALOGUE:
+            raise KeyError(f"unknown problem code {code!r}")  # catches typos at the raise site
+        super().__init__(code)
+        self.code = code
+        self.detail = detail
+        self.errors = errors
+
+    @property
+    def status(self) -> int:
+        return CATALOGUE[self.code].status
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "auth_required",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    422: "validation_failed",
+}
+
+
+def problem_body(code: str, detail: str | None = None, errors: Any = None) -> dict[str, Any]:
+    from server.i18n import current_locale
+
+    entry = CATALOGUE[code]
+    body: dict[str, Any] = {
+        "type": f"/api/problems#{code}",
+        "code": code,
+        "status": entry.status,
+        "title": entry.en if current_locale() == "en" else entry.zh,
+    }
+    if detail:
+        body["detail"] = detail
+    if errors is not None:
+        body["errors"] = errors
+    return body
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def render_problem(code: str, detail: str | None = None, errors: Any = None) -> Response:
+    body = problem_body(code, detail, errors)
+    if _wants_json():
+        resp = jsonify(body)
+        resp.mimetype = "application/problem+json"
+    else:
+        resp = Response(render_template("error.html", problem=body))
+    resp.status_code = body["status"]
+    if code == "auth_required" and request.path.startswith("/api/"):
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="spotcheck"'
+    return resp
+
+
+def register_error_handlers(app: Flask) -> None:
+    from server.extensions import db
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        db.session.rollback()  # an error changes nothing
+        return render_problem(exc.code, exc.detail, exc.errors)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError) -> Response:
+        return render_problem("csrf_failed", exc.description)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        db.session.rollback()
+        status = exc.code or 500
+        code = _HTTP_CODES.get(status, "internal_error" if status >= 500 else "bad_request")
+        errors = None
+        data = getattr(exc, "data", None)  # webargs puts validation messages here
+        if isinstance(data, dict) and "messages" in data:
+            errors = data["messages"]
+        detail = None if errors is not None else exc.description
+        return render_problem(code, detail, errors)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        db.session.rollback()
+        app.logger.exception("unhandled error")
+        return render_problem("internal_error")

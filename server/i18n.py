@@ -1,0 +1,72 @@
+"""Simplified Chinese first, English on request.
+
+Source strings are the Chinese text itself; ``translations/en.json`` maps each to English. The
+locale comes from the ``lang`` cookie (set by the language switch), then the user's saved choice,
+then the default (zh_CN). A test checks that every string the templates translate has an entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import current_app, g, has_request_context, request
+
+LOCALES = ("zh_CN", "en")
+_DIR = Path(__file__).parent / "translations"
+
+
+@cache
+def _catalogue(locale: str) -> dict[str, str]:
+    path = _DIR / f"{locale}.json"
+    if not path.exists():
+        return {}
+    data: dict[str, str] = json.loads(path.read_text("utf-8"))
+    return data
+
+
+def current_locale() -> str:
+    if not has_request_context():
+        return "zh_CN"
+    # Cached on the request, not on g: g lives as long as the app context, which may span requests.
+    cached = request.environ.get("spotcheck.locale")
+    if cached is None:
+        lang = request.cookies.get("lang")
+        user = getattr(g, "user", None)
+        if lang not in LOCALES and user is not None:
+            lang = user.locale
+        cached = lang if lang in LOCALES else current_app.config.get("DEFAULT_LOCALE", "zh_CN")
+        request.environ["spotcheck.locale"] = cached
+    return str(cached)
+
+
+def translate(text: str, **kwargs: object) -> str:
+    """Translate a Chinese source string into the request's locale, then format it."""
+    if current_locale() == "en":
+        text = _catalogue("en").get(text, text)
+    return text.format(**kwargs) if kwargs else text
+
+
+def local_tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+
+
+def to_local(value: dt.datetime | None) -> dt.datetime | None:
+    """Stored timestamps are naive UTC; show them in Asia/Shanghai."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(local_tz())
+
+
+def format_datetime(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    local = to_local(value)
+    return local.strftime(fmt) if local else ""
+
+
+def today_local() -> dt.date:
+    return dt.datetime.now(local_tz()).date()

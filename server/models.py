@@ -1,0 +1,43 @@
+"""Imports every model module so the metadata (and Alembic) sees every table."""
+
+from server.accounts.models import ApiToken, DepartmentGrant, User, UserRole
+from server.audit.models import AuditEvent
+from server.directory.models import (
+    Checkpoint,
+    Conflict,
+    Department,
+    InspectionRecord,
+    Inspector,
+    Item,
+    Target,
+    TargetTag,
+)
+from server.draws.models import Draw, DrawnTarget, Replacement
+from server.inspections.models import Inspection, InspectionTask, TeamMember
+from server.planning.models import Plan, Task, TaskCooperation, TaskItem
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Checkpoint",
+    "Conflict",
+    "Department",
+    "DepartmentGrant",
+    "Draw",
+    "DrawnTarget",
+    "Inspection",
+    "InspectionRecord",
+    "InspectionTask",
+    "Inspector",
+    "Item",
+    "Plan",
+    "Replacement",
+    "Target",
+    "TargetTag",
+    "Task",
+    "TaskCooperation",
+    "TaskItem",
+    "TeamMember",
+    "User",
+    "UserRole",
+]

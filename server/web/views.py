@@ -1,0 +1,32 @@
+"""The home page and the placeholder for the field app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, render_template, send_from_directory
+from werkzeug.wrappers import Response
+
+bp = Blueprint("web", __name__)
+PWA_DIR = Path(__file__).resolve().parent.parent.parent / "pwa"
+
+
+@bp.route("/")
+def home() -> str:
+    return render_template("home.html")
+
+
+@bp.route("/app/")
+def pwa_index() -> Response:
+    return send_from_directory(PWA_DIR, "index.html")
+
+
+@bp.route("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@bp.route("/public/")
+def public_index() -> str:
+    """The public entrance: draws now, published results once publication lands."""
+    return render_template("public/index.html")
