@@ -50,16 +50,21 @@ def _migrations_dir() -> str:
 def _register_blueprints(app: Flask, api: Any) -> None:
     from server.accounts import api as accounts_api
     from server.accounts import views as accounts_views
+    from server.directory import api as directory_api
+    from server.directory import views as directory_views
+    from server.draws import api as draws_api
+    from server.draws import views as draws_views
+    from server.extensions import csrf
+    from server.planning import api as planning_api
+    from server.planning import views as planning_views
     from server.web import views as web_views
 
-    app.register_blueprint(accounts_views.bp)
-    app.register_blueprint(web_views.bp)
-    for blp in (accounts_api.blp,):
+    for bp in (accounts_views.bp, web_views.bp, directory_views.bp, planning_views.bp, draws_views.bp):
+        app.register_blueprint(bp)
+    for blp in (accounts_api.blp, directory_api.blp, planning_api.blp, draws_api.blp):
         api.register_blueprint(blp)
-    # The API authenticates with bearer tokens, never cookies, so CSRF does not apply to it.
-    from server.extensions import csrf
-
-    csrf.exempt(accounts_api.blp)
+        # The API authenticates with bearer tokens, never cookies, so CSRF does not apply to it.
+        csrf.exempt(blp)
 
 
 def _register_request_hooks(app: Flask) -> None:

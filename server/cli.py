@@ -1,4 +1,4 @@
-"""Command-line entry points: ``flask --app server <command>``."""
+"""Command-line entry points: ``flask --app server <command>``; each area owns its group."""
 
 from __future__ import annotations
 
@@ -6,4 +6,11 @@ from flask import Flask
 
 
 def register_cli(app: Flask) -> None:
-    pass
+    from server.demo import demo_command
+    from server.directory.cli import cli as directory_cli
+    from server.draws.cli import cli as draws_cli
+    from server.planning.cli import cli as planning_cli
+
+    for group in (directory_cli, planning_cli, draws_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(demo_command)

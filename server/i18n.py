@@ -1,6 +1,6 @@
 """Simplified Chinese first, English on request.
 
-Source strings are the Chinese text itself; ``translations/en.json`` maps each to English. The
+Source strings are the Chinese text itself; ``translations/en/<area>.json`` map each to English. The
 locale comes from the ``lang`` cookie (set by the language switch), then the user's saved choice,
 then the default (zh_CN). A test checks that every string the templates translate has an entry.
 """
@@ -21,10 +21,10 @@ _DIR = Path(__file__).parent / "translations"
 
 @cache
 def _catalogue(locale: str) -> dict[str, str]:
-    path = _DIR / f"{locale}.json"
-    if not path.exists():
-        return {}
-    data: dict[str, str] = json.loads(path.read_text("utf-8"))
+    """All of ``translations/<locale>/*.json`` merged: one file per area keeps edits apart."""
+    data: dict[str, str] = {}
+    for path in sorted((_DIR / locale).glob("*.json")):
+        data.update(json.loads(path.read_text("utf-8")))
     return data
 
 

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from server import TestConfig, create_app
-from tests.support.pg import PgCluster, start_cluster, app_overrides
+from tests.support.pg import PgCluster, app_overrides, start_cluster
 
 # Run under a non-UTC zone so any code that confuses local time and UTC shows it.
 os.environ["TZ"] = "America/Phoenix"

@@ -1,0 +1,7 @@
+"""The planning API."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+blp = Blueprint("planning_api", __name__, url_prefix="/api/v1", description="planning")
