@@ -81,13 +81,16 @@ def _empty_all_tables(app: Flask) -> None:
 
 
 class SessionResettingClient(FlaskClient):
-    """The test holds one app context (and so one session) across requests; rolling back after
-    each request drops anything a handler flushed but forgot to commit, as a real request would."""
+    """Each request runs in its own app context, as in production: its own ``g`` (CSRF token,
+    locale) and its own database session. The test's session is rolled back around each request,
+    so it holds no open transaction while the request writes and sees committed data afterwards."""
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
         from server.extensions import db
 
-        resp = super().open(*args, **kwargs)
+        db.session.rollback()
+        with self.application.app_context():
+            resp = super().open(*args, **kwargs)
         db.session.rollback()
         return resp
 

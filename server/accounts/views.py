@@ -63,3 +63,6 @@ def set_language(code: str) -> Response:
     if code in LOCALES:
         resp.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", httponly=True)
     return resp
+
+
+from server.accounts import admin_views  # noqa: E402,F401  (routes on bp)

@@ -30,3 +30,16 @@ def healthz() -> dict[str, str]:
 def public_index() -> str:
     """The public entrance: draws now, published results once publication lands."""
     return render_template("public/index.html")
+
+
+@bp.route("/api/problems")
+def problems() -> dict[str, object]:
+    """The problem catalogue: every stable code an API error may carry (the ``type`` links here)."""
+    from server.errors import CATALOGUE
+
+    return {
+        "problems": [
+            {"code": code, "status": p.status, "title_zh": p.zh, "title_en": p.en}
+            for code, p in sorted(CATALOGUE.items())
+        ]
+    }

@@ -1,0 +1,61 @@
+"""The factory, the OpenAPI document, the problem catalogue and the translations."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from server.errors import CATALOGUE
+
+TEMPLATES = Path(__file__).resolve().parents[3] / "server" / "templates"
+EN = Path(__file__).resolve().parents[3] / "server" / "translations" / "en"
+
+
+def test_factory_wires_blueprints_and_extensions(app: Flask) -> None:
+    assert {"sqlalchemy", "migrate", "csrf"} <= set(app.extensions)
+    for name in ("accounts", "web", "directory", "planning", "draws"):
+        assert name in app.blueprints
+
+
+def test_openapi_document_is_served(client: FlaskClient) -> None:
+    resp = client.get("/api/openapi.json")
+    assert resp.status_code == 200
+    spec = resp.json
+    assert spec["openapi"].startswith("3.")
+    assert "/api/v1/auth/token" in spec["paths"]
+
+
+def test_problem_catalogue_page_lists_every_code(client: FlaskClient) -> None:
+    resp = client.get("/api/problems")
+    assert resp.status_code == 200
+    codes = {p["code"] for p in resp.json["problems"]}
+    assert codes == set(CATALOGUE)
+
+
+def test_unknown_api_path_is_a_problem(client: FlaskClient) -> None:
+    resp = client.get("/api/v1/nope")
+    assert resp.status_code == 404
+    assert resp.json["code"] == "not_found"
+
+
+def test_security_headers(client: FlaskClient) -> None:
+    resp = client.get("/login")
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["X-Frame-Options"] == "DENY"
+
+
+def test_every_template_string_has_an_english_translation() -> None:
+    english: dict[str, str] = {}
+    for path in EN.glob("*.json"):
+        english.update(json.loads(path.read_text("utf-8")))
+    pattern = re.compile(r"""_\(\s*(['"])(.+?)\1""")
+    missing = set()
+    for tpl in TEMPLATES.rglob("*.html"):
+        for _quote, text in pattern.findall(tpl.read_text("utf-8")):
+            if re.search(r"[\u4e00-\u9fff]", text) and text not in english:
+                missing.add(f"{tpl.relative_to(TEMPLATES)}: {text}")
+    assert not missing, "\n".join(sorted(missing))
