@@ -55,13 +55,14 @@ def _register_blueprints(app: Flask, api: Any) -> None:
     from server.draws import api as draws_api
     from server.draws import views as draws_views
     from server.extensions import csrf
+    from server.inspections import api as inspections_api
     from server.planning import api as planning_api
     from server.planning import views as planning_views
     from server.web import views as web_views
 
     for bp in (accounts_views.bp, web_views.bp, directory_views.bp, planning_views.bp, draws_views.bp):
         app.register_blueprint(bp)
-    for blp in (accounts_api.blp, directory_api.blp, planning_api.blp, draws_api.blp):
+    for blp in (accounts_api.blp, directory_api.blp, planning_api.blp, draws_api.blp, inspections_api.blp):
         api.register_blueprint(blp)
         # The API authenticates with bearer tokens, never cookies, so CSRF does not apply to it.
         csrf.exempt(blp)
