@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields
 
 
-class TeamMemberSchema(Schema):
+class InspectionTeamMemberSchema(Schema):
     id = fields.Integer()
     role = fields.String()
     inspector_code = fields.String(attribute="inspector.code")
@@ -11,7 +11,7 @@ class TeamMemberSchema(Schema):
     department = fields.String(attribute="department.name")
 
 
-class InspectionTargetSchema(Schema):
+class AssignmentTargetSchema(Schema):
     code = fields.String()
     name = fields.String()
     kind = fields.String()
@@ -25,9 +25,9 @@ class InspectionSummarySchema(Schema):
     state = fields.String()
     window_start = fields.Date()
     window_end = fields.Date()
-    target = fields.Nested(InspectionTargetSchema)
+    target = fields.Nested(AssignmentTargetSchema)
     tasks = fields.Method("get_tasks")
-    team = fields.Nested(TeamMemberSchema, many=True, attribute="active_team")
+    team = fields.Nested(InspectionTeamMemberSchema, many=True, attribute="active_team")
 
     def get_tasks(self, inspection: object) -> list[dict[str, object]]:
         return [
