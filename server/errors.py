@@ -42,13 +42,32 @@ CATALOGUE: dict[str, ProblemType] = {
     # Directories and imports.
     "duplicate_code": ProblemType(409, "代码已存在", "The code already exists"),
     "invalid_credit_code": ProblemType(422, "统一社会信用代码校验失败", "Invalid unified social credit code"),
+    # The same inspector–target conflict of interest (回避) is declared only once.
+    "duplicate_conflict": ProblemType(
+        409, "该回避关系已登记", "This conflict of interest is already declared"
+    ),
     "import_invalid": ProblemType(
         422, "导入文件有错误，未导入任何数据", "The import has errors; nothing was imported"
     ),
     "import_unreadable": ProblemType(422, "无法读取导入文件", "The import file cannot be read"),
     "import_not_found": ProblemType(404, "导入任务不存在", "No such import job"),
+    # Only a finished, clean dry run can be applied (it is re-validated when applied).
+    "import_not_ready": ProblemType(
+        409, "只有校验通过的试导入才能正式导入", "Only a clean, finished dry run can be applied"
+    ),
     # Planning.
     "plan_locked": ProblemType(409, "计划已发布，请新建修订版本", "The plan is published; create a revision"),
+    # One plan per department and year; later changes are revisions of it.
+    "plan_exists": ProblemType(
+        409, "该部门该年度已有计划或修订草稿", "A plan or draft revision already exists"
+    ),
+    "plan_not_published": ProblemType(
+        409, "只有已发布的计划可以修订", "Only a published plan can be revised"
+    ),
+    "plan_empty": ProblemType(409, "计划没有任务，不能发布", "The plan has no tasks to publish"),
+    "task_has_draws": ProblemType(
+        409, "任务已有抽取记录，不能删除", "The task has draws and cannot be deleted"
+    ),
     # Draws.
     "draw_empty_pool": ProblemType(409, "抽查范围内没有符合条件的对象", "No eligible targets in the scope"),
     "draw_no_inspectors": ProblemType(409, "符合条件的执法人员不足", "Not enough eligible inspectors"),
@@ -56,6 +75,14 @@ CATALOGUE: dict[str, ProblemType] = {
         409, "该任务已有有效的抽取结果", "The task already has an active draw"
     ),
     "draw_voided": ProblemType(409, "抽取结果已作废", "The draw was voided"),
+    # Only a task of a published plan, with a ratio or a count, can be drawn (detail names why not).
+    "draw_task_not_ready": ProblemType(
+        409, "任务尚不能抽取（计划未发布或未设定比例/数量）", "The task cannot be drawn yet"
+    ),
+    # A target code that would need CSV quoting cannot go into the published snapshot.
+    "draw_snapshot_invalid": ProblemType(
+        422, "检查对象代码含有逗号、引号或换行，无法生成抽取快照", "A target code cannot go into the snapshot"
+    ),
     "replacement_not_allowed": ProblemType(
         409, "不符合更换执法人员的条件", "This replacement is not allowed"
     ),

@@ -70,6 +70,28 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_account')),
     sa.UniqueConstraint('username', name=op.f('uq_account_username'))
     )
+    op.create_table('import_job',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('mode', sa.String(length=16), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('file_sha256', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('dry_run', sa.Boolean(), nullable=False),
+    sa.Column('total_rows', sa.Integer(), nullable=False),
+    sa.Column('processed_rows', sa.Integer(), nullable=False),
+    sa.Column('error_count', sa.Integer(), nullable=False),
+    sa.Column('errors', sa.JSON(), nullable=False),
+    sa.Column('summary', sa.JSON(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.CheckConstraint("kind IN ('departments', 'items', 'targets', 'inspectors', 'conflicts', 'history')", name=op.f('ck_import_job_kind')),
+    sa.CheckConstraint("mode IN ('create', 'upsert')", name=op.f('ck_import_job_mode')),
+    sa.CheckConstraint("status IN ('validating', 'invalid', 'ready', 'applying', 'done', 'failed')", name=op.f('ck_import_job_status')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['account.id'], name=op.f('fk_import_job_created_by_id_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_job'))
+    )
     op.create_table('department_grant',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('grantee_id', sa.Integer(), nullable=False),
@@ -227,6 +249,7 @@ def upgrade():
     sa.Column('task_type', sa.String(length=16), nullable=False),
     sa.Column('scope', sa.JSON(), nullable=False),
     sa.Column('scope_text', sa.String(length=300), nullable=False),
+    sa.Column('items_text', sa.Text(), nullable=False),
     sa.Column('ratio_text', sa.String(length=100), nullable=False),
     sa.Column('base_ratio_bp', sa.Integer(), nullable=True),
     sa.Column('class_ratios_bp', sa.JSON(), nullable=False),
@@ -453,6 +476,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_inspection_target_id'))
 
     op.drop_table('inspection')
+    op.drop_table('import_job')
     op.drop_table('department_grant')
     op.drop_table('account')
     with op.batch_alter_table('target', schema=None) as batch_op:

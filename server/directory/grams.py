@@ -17,13 +17,16 @@ def _runs(text: str) -> list[str]:
 
 
 def name_grams(name: str) -> str:
-    """Space-separated bigrams of every run of the name; a one-character run stays as itself."""
+    """Space-separated bigrams of every run of the name, then the run's last character alone.
+
+    A one-character query is a prefix match over these tokens: every character starts some bigram
+    except a run's last one, which the trailing single-character token covers ("店" finds "…食品店").
+    """
     out: list[str] = []
     for run in _runs(name):
-        if len(run) == 1:
-            out.append(run)
-        else:
+        if len(run) > 1:
             out.extend(run[i : i + 2] for i in range(len(run) - 1))
+        out.append(run[-1])
     return " ".join(out)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -20,6 +20,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base, utcnow
+
+if TYPE_CHECKING:
+    from server.accounts.models import User  # ImportJob.created_by; accounts imports this module
 
 LEVELS = ("province", "city", "county", "station")
 ITEM_KINDS = ("general", "key")  # 一般检查事项 / 重点检查事项
@@ -197,3 +200,43 @@ class Conflict(Base):
 
     inspector: Mapped[Inspector] = relationship(back_populates="conflicts")
     target: Mapped[Target] = relationship()
+
+
+IMPORT_KINDS = ("departments", "items", "targets", "inspectors", "conflicts", "history")
+IMPORT_MODES = ("create", "upsert")  # upsert: rows whose code exists update that row
+# validating → invalid | ready (dry run) | applying → done | failed
+IMPORT_STATUSES = ("validating", "invalid", "ready", "applying", "done", "failed")
+
+
+class ImportJob(Base):
+    """One bulk import of a CSV/XLSX file (server/directory/importer.py): progress, errors, outcome.
+
+    The file itself is in the blob store under ``file_sha256``, so a clean dry run can be applied
+    later from exactly the bytes that were checked. ``errors`` keeps at most a capped number of
+    entries; ``error_count`` is the full count.
+    """
+
+    __tablename__ = "import_job"
+    __table_args__ = (
+        CheckConstraint(_in("kind", IMPORT_KINDS), name="kind"),
+        CheckConstraint(_in("mode", IMPORT_MODES), name="mode"),
+        CheckConstraint(_in("status", IMPORT_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    mode: Mapped[str] = mapped_column(String(16), default="create")
+    filename: Mapped[str] = mapped_column(String(255))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="validating")
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    total_rows: Mapped[int] = mapped_column(default=0)
+    processed_rows: Mapped[int] = mapped_column(default=0)
+    error_count: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    created_by: Mapped[User | None] = relationship()

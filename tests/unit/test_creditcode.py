@@ -33,6 +33,6 @@ def test_generated_codes_are_valid() -> None:
 
 
 def test_name_grams() -> None:
-    assert name_grams("高平市食品店") == "高平 平市 市食 食品 品店"
+    assert name_grams("高平市食品店") == "高平 平市 市食 食品 品店 店"
     assert query_grams("食品店") == [["食品", "品店"]]
     assert query_grams("食") == [["食"]]
