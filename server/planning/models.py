@@ -71,6 +71,7 @@ class Task(Base):
     task_type: Mapped[str] = mapped_column(String(16))
     scope: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # filter over the directory
     scope_text: Mapped[str] = mapped_column(String(300), default="")
+    items_text: Mapped[str] = mapped_column(Text, default="")  # 抽查事项, as written (the links are parsed)
     ratio_text: Mapped[str] = mapped_column(String(100), default="")
     base_ratio_bp: Mapped[int | None]
     class_ratios_bp: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
