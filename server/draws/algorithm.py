@@ -1,0 +1,338 @@
+"""The draw algorithm "spotcheck-draw/1", as pure functions (no Flask, no database).
+
+Everything here is a function of its arguments only, so the server, ``verify_draw`` and an outsider
+with the published snapshot reach the same result. The steps, precisely (the public page
+``/public/draws/algorithm`` says the same in prose):
+
+1. seed = SHA-256(server_entropy ‖ witness_input as UTF-8); the entropy is 32 bytes from ``secrets``.
+2. snapshot = CSV (UTF-8, LF) with header ``code,stratum,weight`` and one row per eligible target.
+3. For each row, d = SHA-256(seed ‖ code as UTF-8); u_j is the j-th big-endian uint64 of d;
+   key = max(u_0 … u_{weight-1}). The maximum of w uniforms is distributed like U^(1/w), so taking
+   the largest keys is Efraimidis–Spirakis weighted sampling without replacement, in exact integers.
+4. In each stratum take the ``count`` rows with the largest keys (ties: code ascending). Ranks run
+   over strata A, B, C, D, U, then key descending.
+5. Teams: per drawn target in rank order, the eligible inspector with the lowest load, ties broken by
+   SHA-256(seed ‖ "team:" ‖ inspector code); see ``assign_teams``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+ALGORITHM = "spotcheck-draw/1"
+STRATA = ("A", "B", "C", "D", "U")  # risk classes 低风险…高风险, then U = unclassified / not stratified
+SNAPSHOT_HEADER = b"code,stratum,weight\n"
+# DOMAIN.md §3: a published provincial example; a task's own ratios win.
+DEFAULT_CLASS_RATIOS_BP = {"A": 100, "B": 200, "C": 1000, "D": 3000}
+DEFAULT_BASE_RATIO_BP = 300  # 3 %: the yearly enterprise coverage floor (000 §二; 004 §一)
+# 003 第十六条: raise the weight of targets not inspected for 2, 3 or more years. Weight 3 also
+# covers targets never inspected. Stored with every draw so the thresholds can change later.
+WEIGHT_YEARS = {"2": 2, "3": 3}
+
+
+class SnapshotError(ValueError):
+    """The snapshot file is not in the expected format."""
+
+
+class NotEnoughInspectors(Exception):
+    """No eligible inspector left in a department for one target's team."""
+
+    def __init__(self, department_id: int, target_code: str) -> None:
+        super().__init__(f"no eligible inspector of department {department_id} for target {target_code}")
+        self.department_id = department_id
+        self.target_code = target_code
+
+
+# -- seed and weights --------------------------------------------------------------------------
+
+
+def derive_seed(entropy: bytes, witness: str | None) -> bytes:
+    """seed = SHA-256(entropy ‖ witness UTF-8); a missing witness input adds no bytes."""
+    return hashlib.sha256(entropy + (witness or "").encode("utf-8")).digest()
+
+
+def weight_for(
+    draw_year: int, last_inspected_year: int | None, years: Mapping[str, int] = WEIGHT_YEARS
+) -> int:
+    """1 normally; 2 after ``years["2"]`` calendar years without inspection, 3 after ``years["3"]``
+    or if never inspected (calendar years: draw year − year of the last inspection)."""
+    if last_inspected_year is None:
+        return 3
+    gap = draw_year - last_inspected_year
+    if gap >= years["3"]:
+        return 3
+    if gap >= years["2"]:
+        return 2
+    return 1
+
+
+# -- snapshot ----------------------------------------------------------------------------------
+
+
+def build_snapshot(codes: Sequence[str], strata: Sequence[str], weights: Sequence[int]) -> bytes:
+    """The snapshot file's exact bytes. Codes must not contain commas, quotes or line breaks."""
+    body = "".join([f"{c},{s},{w}\n" for c, s, w in zip(codes, strata, weights, strict=True)])
+    data = SNAPSHOT_HEADER + body.encode("utf-8")
+    # One cheap check over the whole file instead of a per-row test: every row has exactly two
+    # commas and one newline, so any code needing CSV quoting is caught here.
+    if data.count(b",") != 2 * (len(codes) + 1) or data.count(b"\n") != len(codes) + 1 or b'"' in data:
+        raise SnapshotError("a target code contains a comma, quote or line break")
+    return data
+
+
+def parse_snapshot(data: bytes) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(codes, strata as an "S1" array, weights as a uint8 array) from snapshot bytes.
+
+    Every row ends in ",<stratum>,<weight>" (one character each), so the checks run in numpy over
+    the row ends instead of splitting a million rows in Python. Raises SnapshotError.
+    """
+    if not data.startswith(SNAPSHOT_HEADER) or not data.endswith(b"\n"):
+        raise SnapshotError("missing header or final newline")
+    body = data[len(SNAPSHOT_HEADER) :]
+    raw = np.frombuffer(body, dtype=np.uint8)
+    ends = np.flatnonzero(raw == ord("\n"))
+    starts = np.concatenate(([0], ends[:-1] + 1)).astype(ends.dtype)
+    comma = ord(",")
+    strata = raw[ends - 3] if len(ends) else np.empty(0, dtype=np.uint8)
+    weights = (raw[ends - 1] - ord("0")) if len(ends) else np.empty(0, dtype=np.uint8)
+    bad = ends - starts < 5  # at least one character of code, then ",S,W"
+    if len(ends):
+        bad |= (raw[np.maximum(ends - 2, 0)] != comma) | (raw[np.maximum(ends - 4, 0)] != comma)
+        bad |= ~np.isin(strata, np.frombuffer("".join(STRATA).encode("ascii"), dtype=np.uint8))
+        bad |= (weights < 1) | (weights > 3)
+    if bad.any():
+        raise SnapshotError(f"line {int(np.flatnonzero(bad)[0]) + 2} is malformed")
+    if body.count(b",") != 2 * len(ends) or b'"' in body or b"\r" in body:
+        raise SnapshotError("a code contains a comma, quote or carriage return")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SnapshotError("not UTF-8") from exc
+    codes = [line[:-4] for line in text.split("\n")[:-1]]
+    return codes, strata.view("S1"), weights.astype(np.uint8)
+
+
+# -- how many per stratum ----------------------------------------------------------------------
+
+
+def ratio_count(pool: int, ratio_bp: int, min_one: bool) -> int:
+    """ceil(pool × bp / 10000), at least 1 for a non-empty pool when ``min_one``, at most the pool."""
+    count = (pool * ratio_bp + 9999) // 10000
+    if min_one and pool > 0:
+        count = max(count, 1)
+    return min(count, pool)
+
+
+def allocate_fixed(total: int, pools: Mapping[str, int], ratios_bp: Mapping[str, int]) -> dict[str, int]:
+    """Split a fixed count ("6家") over the strata in proportion to pool × ratio.
+
+    A stratum whose exact share exceeds its pool takes the whole pool and drops out; the rest is
+    shared again among the others, until every share fits. Then the largest-remainder method in
+    integers (ties: stratum order A…U). If every remaining ratio is 0 the shares are the pools.
+    """
+    alloc = dict.fromkeys(pools, 0)
+    remaining = min(total, sum(pools.values()))
+    open_ = [s for s in STRATA if pools.get(s, 0) > 0]
+
+    def shares_of(strata: list[str]) -> dict[str, int]:
+        shares = {s: pools[s] * max(ratios_bp.get(s, 0), 0) for s in strata}
+        return shares if sum(shares.values()) else {s: pools[s] for s in strata}
+
+    while open_:
+        shares = shares_of(open_)
+        whole = sum(shares.values())
+        capped = [s for s in open_ if remaining * shares[s] > pools[s] * whole]
+        if not capped:
+            break
+        for s in capped:
+            alloc[s] = pools[s]
+            remaining -= pools[s]
+            open_.remove(s)
+    if open_ and remaining > 0:
+        shares = shares_of(open_)
+        whole = sum(shares.values())
+        for s in open_:
+            alloc[s] = remaining * shares[s] // whole
+        extra = remaining - sum(alloc[s] for s in open_)
+        by_remainder = sorted(open_, key=lambda s: (-(remaining * shares[s] % whole), STRATA.index(s)))
+        for s in by_remainder[:extra]:  # each remainder < 1, so these never pass their pool
+            alloc[s] += 1
+    return alloc
+
+
+def compute_counts(
+    pools: Mapping[str, int], ratios_bp: Mapping[str, int], fixed_count: int | None, min_one: bool
+) -> dict[str, int]:
+    """Per-stratum counts: by ratio, or a fixed total shared out by ``allocate_fixed``."""
+    if fixed_count is not None:
+        return allocate_fixed(fixed_count, pools, ratios_bp)
+    return {s: ratio_count(pools[s], ratios_bp.get(s, 0), min_one) for s in pools}
+
+
+# -- selection ---------------------------------------------------------------------------------
+
+
+def selection_key(seed: bytes, code: str, weight: int) -> int:
+    """The key of one row, in plain Python: the reference the vectorised version must match."""
+    d = hashlib.sha256(seed + code.encode("utf-8")).digest()
+    return max(int.from_bytes(d[8 * j : 8 * j + 8], "big") for j in range(weight))
+
+
+def _digests(seed: bytes, codes: Sequence[str]) -> bytes:
+    sha = hashlib.sha256
+    return b"".join([sha(seed + c.encode("utf-8")).digest() for c in codes])
+
+
+def selection_keys(seed: bytes, codes: Sequence[str], weights: np.ndarray) -> np.ndarray:
+    """Keys of every row as uint64, vectorised: one SHA-256 per row, then numpy."""
+    u = np.frombuffer(_digests(seed, codes), dtype=">u8").reshape(-1, 4)
+    keys = u[:, 0].astype(np.uint64)
+    keys = np.where(weights >= 2, np.maximum(keys, u[:, 1]), keys)
+    return np.where(weights >= 3, np.maximum(keys, u[:, 2]), keys)
+
+
+def select(
+    seed: bytes,
+    codes: Sequence[str],
+    strata: Sequence[str] | np.ndarray,
+    weights: Sequence[int] | np.ndarray,
+    counts: Mapping[str, int],
+) -> list[int]:
+    """Indices of the drawn rows in rank order (strata A…U, key descending, code ascending)."""
+    w = np.asarray(weights, dtype=np.uint8)
+    keys = selection_keys(seed, codes, w)
+    s_arr = (
+        strata
+        if isinstance(strata, np.ndarray)
+        else np.frombuffer("".join(strata).encode("ascii"), dtype="S1")
+    )
+    chosen: list[int] = []
+    for stratum in STRATA:
+        count = counts.get(stratum, 0)
+        if count <= 0:
+            continue
+        idx = np.flatnonzero(s_arr == stratum.encode("ascii"))
+        if count >= len(idx):
+            picked = idx
+        else:
+            k = keys[idx]
+            # Everything strictly above the count-th largest key is in; rows equal to it compete
+            # by code, so the result never depends on the order of the snapshot rows.
+            threshold = k[np.argpartition(k, len(k) - count)[len(k) - count]]
+            above = idx[k > threshold]
+            tied = sorted(idx[k == threshold].tolist(), key=lambda i: codes[i])
+            picked = np.concatenate([above, np.asarray(tied[: count - len(above)], dtype=idx.dtype)])
+        picked_keys = keys[picked].tolist()
+        order = sorted(range(len(picked)), key=lambda j: (-picked_keys[j], codes[int(picked[j])]))
+        chosen.extend(int(picked[j]) for j in order)
+    return chosen
+
+
+# -- teams -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PoolInspector:
+    """An eligible inspector as frozen into the draw: code, department and load at draw time."""
+
+    code: str
+    department_id: int
+    load: int
+
+
+@dataclass(frozen=True)
+class TeamRequest:
+    """One drawn target's staffing need.
+
+    ``existing`` is None for a new inspection (a whole team is drawn); for a merge into an existing
+    visit it holds the inspector codes already on that team, and one member of the initiating
+    department is drawn only when ``has_initiating`` is false.
+    """
+
+    target_code: str
+    existing: tuple[str, ...] | None = None
+    has_initiating: bool = False
+
+
+def team_tiebreak(seed: bytes, code: str) -> bytes:
+    return hashlib.sha256(seed + b"team:" + code.encode("utf-8")).digest()
+
+
+def assign_teams(
+    seed: bytes,
+    requests: Sequence[TeamRequest],
+    pool: Iterable[PoolInspector],
+    conflicts: Iterable[tuple[str, str]],
+    initiating_department_id: int,
+    cooperating_department_ids: Sequence[int],
+    team_size: int,
+) -> list[list[tuple[str, str]]]:
+    """For each request, the drawn (inspector code, role) pairs, the leader first.
+
+    A new team: the leader from the initiating department, then one member from each cooperating
+    department (in the order given), then members of the initiating department up to ``team_size``.
+    Each pick takes the department's inspector with the lowest load, skipping those already on the
+    team or with a declared conflict with the target; ties go to the smaller
+    SHA-256(seed ‖ "team:" ‖ code). Each pick adds 1 to that inspector's load. One heap per
+    department keeps this O(picks × log n). ``conflicts`` holds (inspector code, target code).
+    Raises NotEnoughInspectors when a department has nobody left to pick.
+    """
+    depts: dict[int, list[tuple[int, bytes, str]]] = {}
+    for p in pool:
+        depts.setdefault(p.department_id, []).append((p.load, team_tiebreak(seed, p.code), p.code))
+    for heap in depts.values():
+        heapq.heapify(heap)
+    blocked: dict[str, set[str]] = {}
+    for inspector_code, target_code in conflicts:
+        blocked.setdefault(target_code, set()).add(inspector_code)
+
+    def pick(department_id: int, target_code: str, taken: set[str]) -> str:
+        heap = depts.get(department_id, [])
+        skipped: list[tuple[int, bytes, str]] = []
+        avoid = blocked.get(target_code, set())
+        chosen: tuple[int, bytes, str] | None = None
+        while heap:
+            entry = heapq.heappop(heap)
+            if entry[2] in taken or entry[2] in avoid:
+                skipped.append(entry)
+                continue
+            chosen = entry
+            break
+        for entry in skipped:
+            heapq.heappush(heap, entry)
+        if chosen is None:
+            raise NotEnoughInspectors(department_id, target_code)
+        heapq.heappush(heap, (chosen[0] + 1, chosen[1], chosen[2]))
+        taken.add(chosen[2])
+        return chosen[2]
+
+    teams: list[list[tuple[str, str]]] = []
+    for req in requests:
+        code = req.target_code
+        if req.existing is not None:
+            taken = set(req.existing)
+            added = [] if req.has_initiating else [(pick(initiating_department_id, code, taken), "member")]
+            teams.append(added)
+            continue
+        taken = set()
+        team = [(pick(initiating_department_id, code, taken), "leader")]
+        team += [(pick(dept, code, taken), "member") for dept in cooperating_department_ids]
+        while len(team) < team_size:
+            team.append((pick(initiating_department_id, code, taken), "member"))
+        teams.append(team)
+    return teams
+
+
+def pick_replacement(seed: bytes, candidate_codes: Iterable[str]) -> str | None:
+    """The replacement inspector: the candidate with the largest SHA-256(seed ‖ "replace:" ‖ code)."""
+    best: tuple[bytes, str] | None = None
+    for code in candidate_codes:
+        h = hashlib.sha256(seed + b"replace:" + code.encode("utf-8")).digest()
+        if best is None or h > best[0]:
+            best = (h, code)
+    return None if best is None else best[1]

@@ -1,0 +1,975 @@
+"""Draw services: perform, void and verify a draw; request and decide an inspector's replacement.
+
+A draw reads the directory once (one SQL query over the task's scope), freezes what it read into a
+snapshot file and the draw's ``parameters``, and computes everything else with the pure functions
+of ``algorithm``. ``verify_draw`` recomputes from those frozen inputs alone, so a later change to
+the directory never makes an honest draw look tampered with.
+
+Large draws (a million targets, tens of thousands drawn) never build per-row ORM objects: rows are
+read as tuples, selection runs in numpy and the results are written with executemany inserts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import hashlib
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from itertools import compress
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from server.accounts.models import User
+from server.accounts.services import visible_department_ids
+from server.audit.services import record_event
+from server.db import utcnow
+from server.directory.models import Conflict, Inspector, Target, TargetTag
+from server.draws import algorithm as algo
+from server.draws.models import REPLACEMENT_REASONS, Draw, DrawnTarget, Replacement
+from server.errors import ApiError
+from server.extensions import db
+from server.i18n import today_local
+from server.inspections.models import Inspection, InspectionTask, TeamMember
+from server.planning.models import Task, TaskCooperation
+from server.planning.services import draw_problems
+from server.storage import blob_store
+
+# Inspections that still occupy their team: the load used to balance workload counts these.
+OPEN_STATES = ("assigned", "in_progress", "returned")
+# Replacements are possible until the inspection is handed in.
+REPLACEABLE_STATES = ("assigned", "in_progress")
+SCOPE_KEYS = ("kinds", "statuses", "districts", "industries", "tags")
+CHUNK = 5000  # IN-list size: well under SQLite's and PostgreSQL's bound-parameter limits
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while building millions of short-lived tuples.
+
+    Those allocations trigger repeated full collections that cost more than the work itself
+    (measured: 0.9 s → 0.2 s to split a million rows into columns). Cycles made meanwhile are
+    collected once it is back on. The switch is process-wide: with two draws at once, whichever
+    paused it first turns it back on, and the other merely finishes with collection enabled.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+# -- who may see and act ---------------------------------------------------------------------------
+
+STAFF = ("admin", "supervisor", "leader")
+
+
+def task_department_ids(task: Task) -> set[int]:
+    return {task.initiating_department_id, *(c.department_id for c in task.cooperating)}
+
+
+def can_see_task(user: User, task: Task) -> bool:
+    """Staff of the initiating or a cooperating department (or with a grant) see the task's draws."""
+    visible = visible_department_ids(user)
+    return user.has_role(*STAFF) and (visible is None or bool(visible & task_department_ids(task)))
+
+
+def can_manage_task(user: User, task: Task) -> bool:
+    """Performing and voiding a draw belongs to the initiating department (发起部门)."""
+    visible = visible_department_ids(user)
+    return user.has_role(*STAFF) and (visible is None or task.initiating_department_id in visible)
+
+
+def _sees_member(user: User, member: TeamMember) -> bool:
+    if not user.has_role(*STAFF):
+        return False
+    visible = visible_department_ids(user)
+    if visible is None or member.department_id in visible:
+        return True
+    return any(can_see_task(user, link.task) for link in member.inspection.task_links)
+
+
+def can_request_replacement(user: User, member: TeamMember) -> bool:
+    """Staff who see the member's department or one of the visit's tasks, or the inspector himself."""
+    own = member.inspector.user_id is not None and member.inspector.user_id == user.id
+    return own or _sees_member(user, member)
+
+
+def can_decide_replacement(user: User, member: TeamMember) -> bool:
+    """A leader (分管领导) who sees the member's department or one of the visit's tasks."""
+    return user.has_role("leader") and _sees_member(user, member)
+
+
+def visible_draws(user: User) -> Select[Draw]:
+    """Draws of tasks whose initiating or cooperating department the user sees."""
+    stmt = select(Draw).join(Task, Task.id == Draw.task_id)
+    ids = visible_department_ids(user)
+    if ids is not None:
+        coop = select(TaskCooperation.task_id).where(TaskCooperation.department_id.in_(ids))
+        stmt = stmt.where(or_(Task.initiating_department_id.in_(ids), Task.id.in_(coop)))
+    return stmt
+
+
+# -- what a draw reads ------------------------------------------------------------------------------
+
+
+def normalize_scope(scope: dict[str, Any] | None) -> dict[str, list[str]]:
+    """The task's scope as the filter actually applied: lists of strings, ``statuses`` defaulting
+    to ["active"]; empty lists are dropped (no constraint)."""
+    scope = scope or {}
+    out: dict[str, list[str]] = {}
+    for key in SCOPE_KEYS:
+        value = scope.get(key)
+        if isinstance(value, str):
+            value = [value]
+        values = sorted({str(v) for v in value or [] if str(v).strip()})
+        if values:
+            out[key] = values
+    out.setdefault("statuses", ["active"])
+    return out
+
+
+def _scope_conditions(scope: dict[str, list[str]]) -> list[ColumnElement[bool]]:
+    columns = {
+        "kinds": Target.kind,
+        "statuses": Target.status,
+        "districts": Target.district,
+        "industries": Target.industry,
+    }
+    conds: list[ColumnElement[bool]] = [columns[k].in_(v) for k, v in scope.items() if k in columns]
+    if scope.get("tags"):
+        conds.append(exists().where(TargetTag.target_id == Target.id, TargetTag.tag.in_(scope["tags"])))
+    return conds
+
+
+def _year_bounds(year: int) -> tuple[dt.date, dt.date]:
+    return dt.date(year, 1, 1), dt.date(year, 12, 31)
+
+
+def effective_ratios(task: Task) -> dict[str, int]:
+    """The ratio (bp) used per stratum, as planning reads it (``class_ratio_bp``): the task's ratio
+    for that stratum, else its base ratio; else the DOMAIN.md §3 example, which only matters to share
+    out a fixed count when the task gives no ratio at all."""
+    own = task.class_ratios_bp or {}
+    strata = algo.STRATA if task.use_risk_classes else ("U",)
+    defaults = {**algo.DEFAULT_CLASS_RATIOS_BP, "U": algo.DEFAULT_BASE_RATIO_BP}
+    ratios = {}
+    for s in strata:
+        value = own.get(s, task.base_ratio_bp)
+        ratios[s] = int(value) if value is not None else defaults[s]
+    return ratios
+
+
+def _eligible_columns(
+    task: Task, scope: dict[str, list[str]], year: int, exclude_low_risk: bool
+) -> tuple[list[int], list[str], list[str], list[int], int]:
+    """Ids, codes, strata and weights of every eligible target in id order, and how many class-A
+    targets were left out as already inspected this year (003 第十六条).
+
+    One query over the scope computes stratum and weight in SQL from date bounds (no per-row date
+    parsing in Python). Excluded rows come back marked "X" instead of costing a second scan to count.
+    The rows are read straight from the driver's cursor: a million plain tuples, no Row objects.
+    """
+    years = algo.WEIGHT_YEARS
+    last = Target.last_inspected_on
+    weight = case(
+        (last.is_(None), 3),
+        (last < dt.date(year - years["3"] + 1, 1, 1), 3),
+        (last < dt.date(year - years["2"] + 1, 1, 1), 2),
+        else_=1,
+    )
+    stratum: ColumnElement[str] = (
+        func.coalesce(Target.risk_class, "U") if task.use_risk_classes else literal("U")
+    )
+    if exclude_low_risk:
+        start, end = _year_bounds(year)
+        low_risk_seen = and_(Target.risk_class == "A", last >= start, last <= end)
+        stratum = case((low_risk_seen, "X"), else_=stratum)
+    stmt = (
+        select(Target.id, Target.code, stratum, weight).where(*_scope_conditions(scope)).order_by(Target.id)
+    )
+    result = db.session.connection().execute(stmt)
+    try:
+        rows = result.context.cursor.fetchall()
+    finally:
+        result.close()
+    ids: list[int] = list(map(itemgetter(0), rows))
+    codes: list[str] = list(map(itemgetter(1), rows))
+    strata: list[str] = list(map(itemgetter(2), rows))
+    weights: list[int] = list(map(itemgetter(3), rows))
+    del rows
+    excluded = strata.count("X")
+    if excluded:
+        keep = [s != "X" for s in strata]
+        ids, codes, strata, weights = (list(compress(col, keep)) for col in (ids, codes, strata, weights))  # type: ignore[assignment]
+    return ids, codes, strata, weights, excluded
+
+
+def required_specialties(task: Task) -> list[str]:
+    return sorted({item.specialty for item in task.items if item.specialty})
+
+
+def _inspector_pool(
+    task: Task, day: dt.date
+) -> tuple[list[algo.PoolInspector], list[list[str]], dict[str, tuple[int, int]]]:
+    """Eligible inspectors of the task's departments with their load, the excluded ones with a
+    reason, and code → (inspector id, department id)."""
+    departments = [task.initiating_department_id, *sorted(c.department_id for c in task.cooperating)]
+    specialties = set(required_specialties(task))
+    loads = dict(
+        db.session.execute(
+            select(TeamMember.inspector_id, func.count())
+            .join(Inspection, Inspection.id == TeamMember.inspection_id)
+            .join(Inspector, Inspector.id == TeamMember.inspector_id)
+            .where(
+                TeamMember.removed_at.is_(None),
+                Inspection.state.in_(OPEN_STATES),
+                Inspection.window_start <= task.window_end,
+                Inspection.window_end >= task.window_start,
+                Inspector.department_id.in_(departments),
+            )
+            .group_by(TeamMember.inspector_id)
+        ).all()
+    )
+    pool: list[algo.PoolInspector] = []
+    excluded: list[list[str]] = []
+    ids: dict[str, tuple[int, int]] = {}
+    for ins in db.session.scalars(
+        select(Inspector).where(Inspector.department_id.in_(departments)).order_by(Inspector.code)
+    ):
+        reason = None
+        if ins.status != "active":
+            reason = "status"
+        elif ins.kind == "expert":
+            reason = "expert"  # experts join on top of the team, never count toward the two
+        elif not ins.credential_valid_on(day):
+            reason = "credential"
+        elif specialties and not specialties & set(ins.specialties or []):
+            reason = "specialty"
+        if reason:
+            excluded.append([ins.code, reason])
+            continue
+        pool.append(algo.PoolInspector(ins.code, ins.department_id, int(loads.get(ins.id, 0))))
+        ids[ins.code] = (ins.id, ins.department_id)
+    return pool, excluded, ids
+
+
+def _mergeable(task: Task, drawn_codes: dict[int, str]) -> dict[str, dict[str, Any]]:
+    """For drawn targets that already have an assigned visit overlapping the task's window
+    (进一次门、查多项事): target code → {"inspection_id", "members" (inspector codes on its team),
+    "has_initiating" (a non-expert member of the initiating department is on it)}. This is the form
+    frozen into the draw's parameters, so perform and verify build the same team requests from it."""
+    found: dict[int, int] = {}
+    already_linked = exists().where(
+        InspectionTask.inspection_id == Inspection.id, InspectionTask.task_id == task.id
+    )
+    for inspection_id, target_id in db.session.execute(
+        select(Inspection.id, Inspection.target_id)
+        .where(
+            Inspection.state == "assigned",
+            Inspection.window_start <= task.window_end,
+            Inspection.window_end >= task.window_start,
+            ~already_linked,
+        )
+        .order_by(Inspection.id)
+    ):
+        if target_id in drawn_codes and target_id not in found:
+            found[target_id] = inspection_id
+    merged: dict[str, dict[str, Any]] = {
+        drawn_codes[t]: {"inspection_id": i, "members": [], "has_initiating": False} for t, i in found.items()
+    }
+    by_inspection = {m["inspection_id"]: m for m in merged.values()}
+    for chunk in _chunks(sorted(by_inspection)):
+        for inspection_id, code, department_id, role in db.session.execute(
+            select(TeamMember.inspection_id, Inspector.code, TeamMember.department_id, TeamMember.role)
+            .join(Inspector, Inspector.id == TeamMember.inspector_id)
+            .where(TeamMember.inspection_id.in_(chunk), TeamMember.removed_at.is_(None))
+            .order_by(TeamMember.id)
+        ):
+            entry = by_inspection[inspection_id]
+            entry["members"].append(code)
+            if department_id == task.initiating_department_id and role != "expert":
+                entry["has_initiating"] = True
+    return merged
+
+
+def team_requests(drawn_codes: Sequence[str], merged: dict[str, dict[str, Any]]) -> list[algo.TeamRequest]:
+    """One staffing request per drawn target, in rank order: a new team, or a merge."""
+    return [
+        algo.TeamRequest(code, tuple(merged[code]["members"]), merged[code]["has_initiating"])
+        if code in merged
+        else algo.TeamRequest(code)
+        for code in drawn_codes
+    ]
+
+
+def _conflicts(pool_codes: set[str], target_codes: dict[int, str]) -> list[list[str]]:
+    """Declared conflicts between pool inspectors and drawn targets, as [inspector, target] codes."""
+    out = []
+    for inspector_code, target_id in db.session.execute(
+        select(Inspector.code, Conflict.target_id).join(Inspector, Inspector.id == Conflict.inspector_id)
+    ):
+        if inspector_code in pool_codes and target_id in target_codes:
+            out.append([inspector_code, target_codes[target_id]])
+    return sorted(out)
+
+
+# -- perform ---------------------------------------------------------------------------------------
+
+
+def active_draw(task: Task) -> Draw | None:
+    return db.session.scalar(select(Draw).where(Draw.task_id == task.id, Draw.status == "active"))
+
+
+def perform_draw(
+    task: Task,
+    actor: User | None = None,
+    witness: str | None = None,
+    today: dt.date | None = None,
+    *,
+    low_risk_override: str | None = None,
+) -> Draw:
+    """Draw the task's targets and teams; all or nothing.
+
+    Refuses while the task has an active draw (``draw_already_active``): a draw is never redone in
+    place, only voided and drawn again. ``low_risk_override`` is the recorded reason for including
+    class-A targets already inspected this year (003 第十六条 excludes them otherwise).
+    """
+    day = today or today_local()
+    witness = (witness or "").strip() or None
+    if witness is not None and len(witness) > 200:
+        raise ApiError("validation_failed", errors={"witness": ["at most 200 characters"]})
+    override = (low_risk_override or "").strip() or None
+    not_ready = draw_problems(task)
+    if not_ready:
+        raise ApiError("draw_task_not_ready", detail=", ".join(not_ready))
+    # PostgreSQL: lock the task row so two simultaneous draws of one task queue up; the unique
+    # (task_id, attempt) constraint is the backstop on SQLite, which serialises writers anyway.
+    db.session.execute(select(Task.id).where(Task.id == task.id).with_for_update())
+    if active_draw(task) is not None:
+        raise ApiError("draw_already_active")
+    attempt = (db.session.scalar(select(func.max(Draw.attempt)).where(Draw.task_id == task.id)) or 0) + 1
+
+    entropy = secrets.token_bytes(32)
+    seed = algo.derive_seed(entropy, witness)
+    scope = normalize_scope(task.scope)
+    ratios = effective_ratios(task)
+
+    with _gc_paused():
+        ids, codes, strata, weights, excluded = _eligible_columns(
+            task, scope, day.year, exclude_low_risk=override is None
+        )
+        if not codes:
+            raise ApiError("draw_empty_pool", detail=f"excluded as low-risk inspected this year: {excluded}")
+        try:
+            snapshot = algo.build_snapshot(codes, strata, weights)
+        except algo.SnapshotError as exc:
+            raise ApiError("draw_snapshot_invalid", detail=str(exc)) from exc
+        s_arr = np.frombuffer("".join(strata).encode("ascii"), dtype="S1")
+        pools = {s: int(n) for s in algo.STRATA if (n := int(np.count_nonzero(s_arr == s.encode())))}
+        counts = algo.compute_counts(pools, ratios, task.fixed_count, task.min_one)
+        chosen = algo.select(seed, codes, s_arr, weights, counts)
+        drawn = [(ids[i], codes[i], strata[i], weights[i]) for i in chosen]
+        drawn_codes = {d[0]: d[1] for d in drawn}
+        snapshot_rows = len(codes)
+        del ids, codes, strata, weights, s_arr
+
+        pool, excluded_inspectors, inspector_ids = _inspector_pool(task, day)
+        merged = _mergeable(task, drawn_codes)
+        conflicts = _conflicts({p.code for p in pool}, drawn_codes)
+        cooperating = sorted(c.department_id for c in task.cooperating)
+        try:
+            teams = algo.assign_teams(
+                seed,
+                team_requests([d[1] for d in drawn], merged),
+                pool,
+                [(a, b) for a, b in conflicts],
+                task.initiating_department_id,
+                cooperating,
+                task.team_size,
+            )
+        except algo.NotEnoughInspectors as exc:
+            raise ApiError("draw_no_inspectors", detail=str(exc)) from exc
+
+        snapshot_hash = blob_store().put_bytes(snapshot)
+        del snapshot
+        parameters: dict[str, Any] = {
+            "algorithm": algo.ALGORITHM,
+            "draw_date": day.isoformat(),
+            "draw_year": day.year,
+            "scope": scope,
+            "use_risk_classes": task.use_risk_classes,
+            "ratios_bp": ratios,
+            "fixed_count": task.fixed_count,
+            "min_one": task.min_one,
+            "weight_years": dict(algo.WEIGHT_YEARS),
+            "low_risk_exclusion": {
+                "applied": override is None,
+                "excluded": excluded,
+                "override_reason": override,
+            },
+            "window": [task.window_start.isoformat(), task.window_end.isoformat()],
+            "team": {
+                "size": task.team_size,
+                "initiating_department_id": task.initiating_department_id,
+                "cooperating_department_ids": cooperating,
+                "specialties": required_specialties(task),
+                "pool": [[p.code, p.department_id, p.load] for p in sorted(pool, key=lambda p: p.code)],
+                "excluded": excluded_inspectors,
+                "conflicts": conflicts,
+                "merged": merged,
+            },
+        }
+        strata_info = {s: {"pool": pools[s], "ratio_bp": ratios.get(s, 0), "count": counts[s]} for s in pools}
+        draw = Draw(
+            task_id=task.id,
+            attempt=attempt,
+            status="active",
+            algorithm=algo.ALGORITHM,
+            server_entropy=entropy.hex(),
+            witness_input=witness,
+            seed=seed.hex(),
+            snapshot_hash=snapshot_hash,
+            snapshot_rows=snapshot_rows,
+            parameters=parameters,
+            strata=strata_info,
+            drawn_by_id=actor.id if actor else None,
+        )
+        db.session.add(draw)
+        try:
+            db.session.flush()
+        except IntegrityError as exc:  # a concurrent draw of the same task won the race
+            raise ApiError("draw_already_active") from exc
+        _store_results(draw, task, drawn, merged, teams, inspector_ids)
+    record_event(
+        "draw.performed",
+        "draw",
+        draw.id,
+        actor_id=actor.id if actor else None,
+        details={
+            "task_id": task.id,
+            "attempt": attempt,
+            "algorithm": algo.ALGORITHM,
+            "seed": draw.seed,
+            "snapshot_hash": snapshot_hash,
+            "snapshot_rows": draw.snapshot_rows,
+            "counts": counts,
+            "drawn": len(drawn),
+            "merged": len(merged),
+            "low_risk_override": override,
+        },
+    )
+    return draw
+
+
+def _bulk_insert(table: Any, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """executemany straight on the driver: one compiled INSERT, no per-row parameter processing.
+
+    Values must already be in the driver's form (see ``_db_value``); a Core insert of a list of
+    dicts spends more time building parameters than the database spends writing them.
+    """
+    if not rows:
+        return
+    conn = db.session.connection()
+    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
+    params: Sequence[Any]
+    if compiled.positional:
+        order = [list(columns).index(key) for key in compiled.positiontup or ()]
+        params = rows if order == list(range(len(columns))) else [tuple(r[i] for i in order) for r in rows]
+    else:
+        params = [dict(zip(columns, r, strict=True)) for r in rows]
+    conn.exec_driver_sql(str(compiled), params)
+
+
+def _db_value(column: Any, value: Any) -> Any:
+    """A value as the driver wants it for ``column`` (SQLite stores dates as text)."""
+    dialect = db.session.connection().dialect
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process(value) if process else value
+
+
+def _new_ids(table: Any, n: int) -> list[int]:
+    """Primary keys for ``n`` new rows, so executemany needs no RETURNING.
+
+    PostgreSQL hands them out from the table's sequence (safe under concurrency). SQLite has one
+    writer at a time and this transaction already holds the write lock (the draw row was flushed),
+    so max(id) + 1 … cannot collide.
+    """
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        return list(
+            conn.execute(
+                select(func.nextval(func.pg_get_serial_sequence(table.name, "id"))).select_from(
+                    func.generate_series(1, n)
+                )
+            ).scalars()
+        )
+    start = (conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+    return list(range(start, start + n))
+
+
+def _store_results(
+    draw: Draw,
+    task: Task,
+    drawn: Sequence[tuple[int, str, str, int]],
+    merged: dict[str, dict[str, Any]],
+    teams: Sequence[Sequence[tuple[str, str]]],
+    inspector_ids: dict[str, tuple[int, int]],
+) -> None:
+    """Write inspections, drawn targets, task links and team members with executemany inserts."""
+    ins_t, member_t = Inspection.__table__, TeamMember.__table__
+    now = _db_value(ins_t.c.created_at, utcnow())
+    start = _db_value(ins_t.c.window_start, task.window_start)
+    end = _db_value(ins_t.c.window_end, task.window_end)
+    inspection_of: dict[int, int] = {
+        t: merged[code]["inspection_id"] for t, code, _, _ in drawn if code in merged
+    }
+    new = [d[0] for d in drawn if d[1] not in merged]
+    new_ids = _new_ids(ins_t, len(new)) if new else []
+    inspection_of.update(zip(new, new_ids, strict=True))
+    _bulk_insert(
+        ins_t,
+        ("id", "target_id", "window_start", "window_end", "state", "created_at"),
+        [(i, t, start, end, "assigned", now) for t, i in zip(new, new_ids, strict=True)],
+    )
+    _bulk_insert(
+        DrawnTarget.__table__,
+        ("draw_id", "target_id", "rank", "stratum", "weight", "inspection_id"),
+        [
+            (draw.id, t, rank, stratum, weight, inspection_of[t])
+            for rank, (t, _, stratum, weight) in enumerate(drawn, start=1)
+        ],
+    )
+    _bulk_insert(
+        InspectionTask.__table__,
+        ("inspection_id", "task_id", "draw_id"),
+        [(inspection_of[d[0]], task.id, draw.id) for d in drawn],
+    )
+    assigned_at = _db_value(member_t.c.assigned_at, utcnow())
+    _bulk_insert(
+        member_t,
+        ("inspection_id", "inspector_id", "department_id", "role", "draw_id", "assigned_at"),
+        [
+            (inspection_of[d[0]], *inspector_ids[code], role, draw.id, assigned_at)
+            for d, team in zip(drawn, teams, strict=True)
+            for code, role in team
+        ],
+    )
+
+
+# -- void ------------------------------------------------------------------------------------------
+
+
+def void_draw(draw: Draw, actor: User | None, reason: str) -> Draw:
+    """Void a draw, keeping it with its reason; the task may then be drawn again (attempt + 1).
+
+    Inspections the draw created that have not started (and serve no other task) are cancelled;
+    its task is unlinked from visits it merged into, and the member it added there is removed.
+    An inspection already under way stays as it is, still linked: field work is never discarded.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApiError("validation_failed", errors={"reason": ["required"]})
+    if draw.status != "active":
+        raise ApiError("draw_voided")
+    now = utcnow()
+    merged_ids = {m["inspection_id"] for m in draw.parameters.get("team", {}).get("merged", {}).values()}
+    linked = list(
+        db.session.execute(
+            select(Inspection.id, Inspection.state)
+            .join(InspectionTask, InspectionTask.inspection_id == Inspection.id)
+            .where(InspectionTask.draw_id == draw.id)
+        ).all()
+    )
+    created = [i for i, _ in linked if i not in merged_ids]
+    started = {i for i, state in linked if state != "assigned"}
+    shared: set[int] = set()
+    for chunk in _chunks(created):
+        shared |= set(
+            db.session.scalars(
+                select(InspectionTask.inspection_id).where(
+                    InspectionTask.inspection_id.in_(chunk), InspectionTask.draw_id != draw.id
+                )
+            )
+        )
+    cancel = [i for i in created if i not in started and i not in shared]
+    unlink = [i for i, _ in linked if i not in started]
+    merged_linked = [i for i in unlink if i in merged_ids]
+    for chunk in _chunks(cancel):
+        db.session.execute(update(Inspection).where(Inspection.id.in_(chunk)).values(state="cancelled"))
+    for chunk in _chunks(unlink):
+        db.session.execute(
+            delete(InspectionTask).where(
+                InspectionTask.draw_id == draw.id, InspectionTask.inspection_id.in_(chunk)
+            )
+        )
+    for chunk in _chunks(merged_linked):
+        db.session.execute(
+            update(TeamMember)
+            .where(
+                TeamMember.draw_id == draw.id,
+                TeamMember.inspection_id.in_(chunk),
+                TeamMember.removed_at.is_(None),
+            )
+            .values(removed_at=now)
+        )
+    draw.status = "voided"
+    draw.voided_at = now
+    draw.voided_by_id = actor.id if actor else None
+    draw.void_reason = reason
+    db.session.flush()
+    record_event(
+        "draw.voided",
+        "draw",
+        draw.id,
+        actor_id=actor.id if actor else None,
+        details={
+            "task_id": draw.task_id,
+            "reason": reason,
+            "cancelled": len(cancel),
+            "unlinked": len(unlink),
+            "kept_started": sorted(started),
+        },
+    )
+    return draw
+
+
+# -- replacement (003 第十七条) ---------------------------------------------------------------------
+
+
+def request_replacement(member: TeamMember, reason: str, reason_text: str, actor: User) -> Replacement:
+    """Ask to swap a drawn inspector for conflict, illness, post change or work conflict."""
+    if reason not in REPLACEMENT_REASONS:
+        raise ApiError("validation_failed", errors={"reason": [f"one of {', '.join(REPLACEMENT_REASONS)}"]})
+    reason_text = (reason_text or "").strip()
+    if len(reason_text) > 2000:
+        raise ApiError("validation_failed", errors={"reason_text": ["at most 2000 characters"]})
+    inspection = member.inspection
+    if member.removed_at is not None or member.role == "expert":
+        raise ApiError("replacement_not_allowed", detail="the member is no longer on the team")
+    if inspection.state not in REPLACEABLE_STATES:
+        raise ApiError("replacement_not_allowed", detail=f"the inspection is {inspection.state}")
+    pending = db.session.scalar(
+        select(Replacement.id).where(
+            Replacement.out_member_id == member.id, Replacement.status == "requested"
+        )
+    )
+    if pending is not None:
+        raise ApiError("replacement_not_allowed", detail="a request for this member is already pending")
+    replacement = Replacement(
+        inspection_id=inspection.id,
+        out_member_id=member.id,
+        reason=reason,
+        reason_text=reason_text,
+        status="requested",
+        requested_by_id=actor.id,
+    )
+    db.session.add(replacement)
+    db.session.flush()
+    record_event(
+        "replacement.requested",
+        "replacement",
+        replacement.id,
+        actor_id=actor.id,
+        details={"member_id": member.id, "inspection_id": inspection.id, "reason": reason},
+    )
+    return replacement
+
+
+def replacement_candidates(member: TeamMember, day: dt.date) -> list[Inspector]:
+    """Who may replace ``member``: same department, active, not an expert, credential valid on
+    ``day``, not on the team already, no declared conflict with the target; ordered by code."""
+    inspection = member.inspection
+    on_team = {m.inspector_id for m in inspection.team if m.removed_at is None} | {member.inspector_id}
+    conflicted = set(
+        db.session.scalars(select(Conflict.inspector_id).where(Conflict.target_id == inspection.target_id))
+    )
+    return [
+        ins
+        for ins in db.session.scalars(
+            select(Inspector)
+            .where(
+                Inspector.department_id == member.department_id,
+                Inspector.status == "active",
+                Inspector.kind != "expert",
+            )
+            .order_by(Inspector.code)
+        )
+        if ins.id not in on_team and ins.id not in conflicted and ins.credential_valid_on(day)
+    ]
+
+
+def decide_replacement(
+    replacement: Replacement, approve: bool, actor: User, note: str = "", today: dt.date | None = None
+) -> Replacement:
+    """A leader approves (and the replacement is drawn at random) or rejects a request.
+
+    The redraw uses fresh entropy, stored with the list of eligible candidates, so anyone can
+    check the pick with ``algorithm.pick_replacement``. With no candidate nothing changes
+    (``replacement_no_candidate``) and the request stays pending.
+    """
+    if not actor.has_role("leader"):
+        raise ApiError("forbidden", detail="only a leader may decide a replacement")
+    if replacement.status != "requested":
+        raise ApiError("replacement_not_allowed", detail=f"the request is already {replacement.status}")
+    note = (note or "").strip()
+    now = utcnow()
+    out = db.session.get(TeamMember, replacement.out_member_id)
+    if out is None:  # pragma: no cover - foreign key
+        raise ApiError("not_found")
+    details: dict[str, Any] = {"approve": approve, "note": note}
+    if approve:
+        if out.removed_at is not None:
+            raise ApiError("replacement_not_allowed", detail="the member is no longer on the team")
+        candidates = replacement_candidates(out, today or today_local())
+        entropy = secrets.token_bytes(32)
+        picked = algo.pick_replacement(entropy, [c.code for c in candidates])
+        if picked is None:
+            raise ApiError("replacement_no_candidate")
+        chosen = next(c for c in candidates if c.code == picked)
+        incoming = TeamMember(
+            inspection_id=out.inspection_id,
+            inspector_id=chosen.id,
+            role=out.role,
+            department_id=chosen.department_id,
+            assigned_at=now,
+        )
+        db.session.add(incoming)
+        out.removed_at = now
+        db.session.flush()
+        replacement.in_member_id = incoming.id
+        replacement.seed = entropy.hex()
+        replacement.candidates = [c.code for c in candidates]
+        if replacement.reason == "conflict":
+            target_id = out.inspection.target_id
+            exists_already = db.session.scalar(
+                select(Conflict.id).where(
+                    Conflict.inspector_id == out.inspector_id, Conflict.target_id == target_id
+                )
+            )
+            if exists_already is None:
+                db.session.add(
+                    Conflict(
+                        inspector_id=out.inspector_id,
+                        target_id=target_id,
+                        reason=(replacement.reason_text or "回避")[:300],
+                    )
+                )
+        details |= {"out": out.inspector.code, "in": chosen.code, "seed": replacement.seed}
+    replacement.status = "approved" if approve else "rejected"
+    replacement.decided_by_id = actor.id
+    replacement.decided_at = now
+    replacement.decision_note = note
+    db.session.flush()
+    record_event("replacement.decided", "replacement", replacement.id, actor_id=actor.id, details=details)
+    return replacement
+
+
+# -- verify ----------------------------------------------------------------------------------------
+
+
+def recompute(
+    draw: Draw, snapshot: bytes
+) -> tuple[list[tuple[str, str, int]], dict[str, int], list[list[tuple[str, str, int]]]]:
+    """From the snapshot and the stored parameters alone: the drawn rows (code, stratum, weight)
+    in rank order, the per-stratum counts, and each drawn target's initial team
+    (inspector code, role, department id)."""
+    params = draw.parameters
+    codes, strata, weights = algo.parse_snapshot(snapshot)
+    pools = {s: n for s in algo.STRATA if (n := int(np.count_nonzero(strata == s.encode())))}
+    counts = algo.compute_counts(pools, params["ratios_bp"], params["fixed_count"], params["min_one"])
+    seed = bytes.fromhex(draw.seed)
+    chosen = algo.select(seed, codes, strata, weights, counts)
+    drawn = [(codes[i], strata[i].decode(), int(weights[i])) for i in chosen]
+    team = params["team"]
+    pool = [algo.PoolInspector(code, dept, load) for code, dept, load in team["pool"]]
+    departments = {p.code: p.department_id for p in pool}
+    teams = algo.assign_teams(
+        seed,
+        team_requests([code for code, _, _ in drawn], team["merged"]),
+        pool,
+        [(a, b) for a, b in team["conflicts"]],
+        team["initiating_department_id"],
+        team["cooperating_department_ids"],
+        team["size"],
+    )
+    return drawn, counts, [[(c, role, departments[c]) for c, role in t] for t in teams]
+
+
+def verify_draw(draw: Draw) -> list[str]:
+    """Recompute the draw from its snapshot and parameters; the problems found (empty = OK)."""
+    problems: list[str] = []
+    if draw.algorithm != algo.ALGORITHM:
+        return [f"unknown algorithm {draw.algorithm}"]
+    seed = algo.derive_seed(bytes.fromhex(draw.server_entropy), draw.witness_input)
+    if seed.hex() != draw.seed:
+        problems.append("seed does not match SHA-256(entropy ‖ witness input)")
+    store = blob_store()
+    try:
+        snapshot = store.read(draw.snapshot_hash)
+    except (FileNotFoundError, ValueError):
+        return [*problems, "snapshot file missing from the blob store"]
+    if hashlib.sha256(snapshot).hexdigest() != draw.snapshot_hash:
+        return [*problems, "snapshot file does not match its hash"]
+    try:
+        with _gc_paused():
+            drawn, counts, teams = recompute(draw, snapshot)
+    except algo.SnapshotError as exc:
+        return [*problems, f"snapshot unreadable: {exc}"]
+    except algo.NotEnoughInspectors as exc:
+        return [*problems, f"teams cannot be recomputed: {exc}"]
+    if snapshot.count(b"\n") - 1 != draw.snapshot_rows:
+        problems.append("snapshot row count differs from the stored count")
+    stored_counts = {s: v["count"] for s, v in (draw.strata or {}).items()}
+    if stored_counts != counts:
+        problems.append(f"per-stratum counts differ: stored {stored_counts}, recomputed {counts}")
+
+    stored = db.session.execute(
+        select(
+            DrawnTarget.rank, Target.code, DrawnTarget.stratum, DrawnTarget.weight, DrawnTarget.inspection_id
+        )
+        .join(Target, Target.id == DrawnTarget.target_id)
+        .where(DrawnTarget.draw_id == draw.id)
+        .order_by(DrawnTarget.rank)
+    ).all()
+    expected = [(rank, c, s, w) for rank, (c, s, w) in enumerate(drawn, start=1)]
+    actual = [(r.rank, r.code, r.stratum, r.weight) for r in stored]
+    if actual != expected:
+        missing = {e[1] for e in expected} - {a[1] for a in actual}
+        extra = {a[1] for a in actual} - {e[1] for e in expected}
+        detail = []
+        if missing:
+            detail.append(f"missing {sorted(missing)[:5]}")
+        if extra:
+            detail.append(f"unexpected {sorted(extra)[:5]}")
+        if not detail:
+            wrong = [a for a, e in zip(actual, expected, strict=False) if a != e][:3]
+            detail.append(f"rank/stratum/weight differ at {wrong}")
+        problems.append("drawn targets differ: " + "; ".join(detail))
+
+    code_of_inspection = {r.inspection_id: r.code for r in stored}
+    members: dict[str, set[tuple[str, str, int]]] = {}
+    for inspection_id, code, role, department_id in db.session.execute(
+        select(TeamMember.inspection_id, Inspector.code, TeamMember.role, TeamMember.department_id)
+        .join(Inspector, Inspector.id == TeamMember.inspector_id)
+        .where(TeamMember.draw_id == draw.id)
+    ):
+        target = code_of_inspection.get(inspection_id, f"inspection {inspection_id}")
+        members.setdefault(target, set()).add((code, role, department_id))
+    want = {c: set(t) for (c, _, _), t in zip(drawn, teams, strict=True) if t}
+    if members != want:
+        differing = sorted(
+            set(members) ^ set(want) | {c for c in members if c in want and members[c] != want[c]}
+        )
+        problems.append(f"teams differ for {len(differing)} target(s), e.g. {differing[:5]}")
+    return problems
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+def drawn_rows(
+    draw: Draw, offset: int = 0, limit: int | None = None, search: str | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of drawn targets in rank order, each with its visit's team; and the total count.
+
+    Teams come from one query per page, so a draw with tens of thousands of targets pages cheaply.
+    """
+    conds = [DrawnTarget.draw_id == draw.id]
+    if search:
+        like = f"%{search.strip()}%"
+        conds.append(or_(Target.code.ilike(like), Target.name.ilike(like)))
+    base = select(DrawnTarget).join(Target, Target.id == DrawnTarget.target_id).where(*conds)
+    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    stmt = (
+        select(
+            DrawnTarget.rank,
+            DrawnTarget.stratum,
+            DrawnTarget.weight,
+            DrawnTarget.target_id,
+            Target.code,
+            Target.name,
+            DrawnTarget.inspection_id,
+        )
+        .join(Target, Target.id == DrawnTarget.target_id)
+        .where(*conds)
+        .order_by(DrawnTarget.rank)
+        .offset(offset)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    merged = {m["inspection_id"] for m in draw.parameters.get("team", {}).get("merged", {}).values()}
+    rows = [
+        {
+            "rank": r.rank,
+            "stratum": r.stratum,
+            "weight": r.weight,
+            "target_id": r.target_id,
+            "target_code": r.code,
+            "target_name": r.name,
+            "inspection_id": r.inspection_id,
+            "merged": r.inspection_id in merged,
+            "team": [],
+        }
+        for r in db.session.execute(stmt)
+    ]
+    teams = team_members([r["inspection_id"] for r in rows if r["inspection_id"] is not None])
+    for r in rows:
+        r["team"] = teams.get(r["inspection_id"], [])
+    return rows, total
+
+
+def team_members(inspection_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """inspection id → its team members (removed ones too, marked), leader first then by id."""
+    from server.directory.models import Department
+
+    out: dict[int, list[dict[str, Any]]] = {}
+    for chunk in _chunks(sorted(set(inspection_ids))):
+        for m, ins, dept in db.session.execute(
+            select(TeamMember, Inspector, Department)
+            .join(Inspector, Inspector.id == TeamMember.inspector_id)
+            .join(Department, Department.id == TeamMember.department_id)
+            .where(TeamMember.inspection_id.in_(chunk))
+            .order_by(
+                TeamMember.inspection_id, case((TeamMember.role == "leader", 0), else_=1), TeamMember.id
+            )
+        ):
+            out.setdefault(m.inspection_id, []).append(
+                {
+                    "id": m.id,
+                    "inspector_id": ins.id,
+                    "inspector_code": ins.code,
+                    "inspector_name": ins.name,
+                    "role": m.role,
+                    "department_id": dept.id,
+                    "department_name": dept.name,
+                    "draw_id": m.draw_id,
+                    "removed_at": m.removed_at,
+                }
+            )
+    return out

@@ -1,0 +1,57 @@
+"""An outsider downloads the snapshot and the script from the public pages and gets the same list."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from server.directory.models import Target
+from server.draws.models import DrawnTarget
+from server.draws.services import perform_draw
+from server.extensions import db
+from tests.integration.draws.conftest import DRAW_DAY, Builder
+
+
+def test_the_published_script_reproduces_a_real_draw(
+    client: FlaskClient, build: Builder, tmp_path: Path
+) -> None:
+    bureau = build.department()
+    build.inspectors(bureau, 8)
+    for i, cls in enumerate(["A", "B", "C", "D", None] * 60):
+        build.target(
+            risk_class=cls, last_inspected_on=None if i % 7 == 0 else DRAW_DAY.replace(year=2019 + i % 6)
+        )
+    task = build.task(bureau, class_ratios_bp={"A": 500, "B": 1000, "C": 2000, "D": 5000}, base_ratio_bp=800)
+    build.commit()
+    draw = perform_draw(task, witness="公开抽取 见证人", today=DRAW_DAY)
+    db.session.commit()
+
+    snapshot = tmp_path / "snapshot.csv"
+    snapshot.write_bytes(client.get(f"/public/draws/{draw.id}/snapshot.csv").data)
+    script = tmp_path / "verify_draw.py"
+    script.write_bytes(client.get("/public/draws/verify_draw.py").data)
+    counts = ",".join(f"{s}={v['count']}" for s, v in draw.strata.items())
+    result = subprocess.run(
+        [sys.executable, "-I", str(script), str(snapshot), draw.seed, counts],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    lines = result.stdout.splitlines()
+    stored = db.session.execute(
+        select(DrawnTarget.rank, DrawnTarget.stratum, Target.code)
+        .join(Target, Target.id == DrawnTarget.target_id)
+        .where(DrawnTarget.draw_id == draw.id)
+        .order_by(DrawnTarget.rank)
+    ).all()
+    assert len(stored) == sum(v["count"] for v in draw.strata.values()) > 20
+    assert lines == [f"{rank},{stratum},{code}" for rank, stratum, code in stored]
+    assert draw.snapshot_hash in result.stderr
+    assert hashlib.sha256(snapshot.read_bytes()).hexdigest() == draw.snapshot_hash
