@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import draws, search
+from bench import draws, rendition, search
 from bench.dataset import OUT_DIR, build, log
 
-BENCHMARKS = {"draws": draws.run, "search": search.run}
+BENCHMARKS = {"draws": draws.run, "search": search.run, "rendition": rendition.run}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,10 @@ def create_app(config: type[Config] | None = None, overrides: dict[str, Any] | N
     from server.extensions import api, csrf, db, migrate
 
     db.init_app(app)
+    with app.app_context():
+        from server.db import configure_sqlite
+
+        configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     api.init_app(app)
@@ -54,6 +58,7 @@ def _register_blueprints(app: Flask, api: Any) -> None:
     from server.directory import views as directory_views
     from server.draws import api as draws_api
     from server.draws import views as draws_views
+    from server.evidence import api as evidence_api
     from server.extensions import csrf
     from server.inspections import api as inspections_api
     from server.planning import api as planning_api
@@ -62,7 +67,14 @@ def _register_blueprints(app: Flask, api: Any) -> None:
 
     for bp in (accounts_views.bp, web_views.bp, directory_views.bp, planning_views.bp, draws_views.bp):
         app.register_blueprint(bp)
-    for blp in (accounts_api.blp, directory_api.blp, planning_api.blp, draws_api.blp, inspections_api.blp):
+    for blp in (
+        accounts_api.blp,
+        directory_api.blp,
+        planning_api.blp,
+        draws_api.blp,
+        inspections_api.blp,
+        evidence_api.blp,
+    ):
         api.register_blueprint(blp)
         # The API authenticates with bearer tokens, never cookies, so CSRF does not apply to it.
         csrf.exempt(blp)

@@ -25,6 +25,8 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _env("COOKIE_SECURE", "0") == "1"
     MAX_CONTENT_LENGTH = int(_env("MAX_UPLOAD_BYTES", str(64 * 1024 * 1024)))
+    # One evidence file (photo, signature image): a 48 MP phone photo is ~15 MB, so 25 MiB is ample.
+    EVIDENCE_MAX_BYTES = int(_env("EVIDENCE_MAX_BYTES", str(25 * 1024 * 1024)))
     WTF_CSRF_TIME_LIMIT = None  # tie the token to the session, not the clock
 
     TIMEZONE = "Asia/Shanghai"

@@ -24,3 +24,24 @@ class Base(DeclarativeBase):
 def utcnow() -> dt.datetime:
     """Naive UTC timestamp: every *_at column stores UTC; display converts to Asia/Shanghai."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def configure_sqlite(engine: object) -> None:
+    """SQLite pragmas for a web app: WAL lets readers go on while one writer writes (an import's
+    progress stays readable, a page never waits for a draw), and NORMAL sync is durable in WAL mode
+    except for the last transactions on power loss; busy_timeout makes a second writer wait
+    instead of failing at once."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    assert isinstance(engine, Engine)
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: object, _record: object) -> None:
+        cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()

@@ -87,6 +87,18 @@ CATALOGUE: dict[str, ProblemType] = {
         409, "不符合更换执法人员的条件", "This replacement is not allowed"
     ),
     "replacement_no_candidate": ProblemType(409, "没有可替换的执法人员", "No eligible replacement inspector"),
+    # Evidence files (photos, signature images); payload_too_large above covers an oversized upload.
+    # The uploaded bytes do not hash to the SHA-256 in the URL; nothing is stored.
+    "blob_hash_mismatch": ProblemType(
+        400, "上传内容与其SHA-256不符", "The upload does not match its SHA-256"
+    ),
+    "image_unreadable": ProblemType(422, "文件不是可读取的图片", "The file is not a readable image"),
+    "image_truncated": ProblemType(422, "图片文件不完整", "The image file is truncated"),
+    # More pixels than the limit (also decompression bombs: tiny files that decode to huge images).
+    "image_too_many_pixels": ProblemType(422, "图片像素过多", "The image has too many pixels"),
+    "image_unsupported_format": ProblemType(
+        415, "不支持的图片格式（仅限JPEG、PNG、WebP、HEIC）", "Unsupported image format"
+    ),
 }
 
 

@@ -14,12 +14,14 @@ from server.directory.models import (
     TargetTag,
 )
 from server.draws.models import Draw, DrawnTarget, Replacement
+from server.evidence.models import Blob
 from server.inspections.models import Inspection, InspectionTask, TeamMember
 from server.planning.models import Plan, Task, TaskCooperation, TaskItem
 
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "Blob",
     "Checkpoint",
     "Conflict",
     "Department",
