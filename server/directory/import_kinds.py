@@ -8,6 +8,7 @@ created and updated, ``apply`` writes with Core bulk statements inside the calle
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -82,7 +83,7 @@ class Outcome:
         }
 
 
-class Importer:
+class Importer(ABC):
     """Header mapping, cell parsing and the generic checks; subclasses check rows and write."""
 
     kind: ClassVar[str]
@@ -198,7 +199,7 @@ class Importer:
         t = table_of(Department)
         self.departments = {code: id_ for id_, code in db.session.execute(select(t.c.id, t.c.code))}
 
-    def lookup(self, rows: list[tuple[int, list[str]]]) -> None:
+    def lookup(self, rows: list[tuple[int, list[str]]]) -> None:  # noqa: B027 (optional hook)
         """Load everything the rows refer to, one query per set (chunked)."""
 
     # -- the run -----------------------------------------------------------------------------
@@ -213,19 +214,20 @@ class Importer:
         if self.on_progress is not None:
             self.on_progress(len(rows))
 
+    @abstractmethod
     def check(self, row: Row) -> None:
-        raise NotImplementedError
+        """Validate one parsed row, recording its problems."""
 
-    def finish_checks(self) -> None:
+    def finish_checks(self) -> None:  # noqa: B027 (optional hook)
         """Checks that need every row (e.g. cycles)."""
 
+    @abstractmethod
     def preview(self) -> None:
         """Fill ``outcome`` with what apply() would create and update."""
-        raise NotImplementedError
 
+    @abstractmethod
     def apply(self) -> None:
         """Write the checked rows (inside the caller's transaction) and fill ``outcome``."""
-        raise NotImplementedError
 
     def written(self, n: int) -> None:
         if self.on_progress is not None:
