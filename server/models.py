@@ -15,6 +15,7 @@ from server.directory.models import (
 )
 from server.draws.models import Draw, DrawnTarget, Replacement
 from server.evidence.models import Blob
+from server.fieldsync.models import SyncChange, SyncCounter, SyncRecord
 from server.inspections.models import Inspection, InspectionTask, TeamMember
 from server.planning.models import Plan, Task, TaskCooperation, TaskItem
 
@@ -36,6 +37,9 @@ __all__ = [
     "Item",
     "Plan",
     "Replacement",
+    "SyncChange",
+    "SyncCounter",
+    "SyncRecord",
     "Target",
     "TargetTag",
     "Task",
