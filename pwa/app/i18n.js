@@ -148,7 +148,6 @@ export const EN = {
   "拒签": "refusal",
   "签到": "check-in",
   "签名图片": "signature image",
-  "未分配": "assigned",
   "待检查": "to do",
   "检查中": "in progress",
   "已退回": "returned",
@@ -173,6 +172,8 @@ export const EN = {
   "被拒绝（{code}）": "Rejected ({code})",
   "请求存储空间持久化被拒绝：请尽快同步": "Persistent storage was refused: sync soon",
   "语言": "Language",
+  "中文": "中文",
+  "手机": "Phone",
 };
 
 let lang = "zh";

@@ -80,6 +80,7 @@ export async function write(db, stores, fn) {
     await tx.done;
     return result;
   } catch (err) {
+    tx.done.catch(() => {}); // the abort below rejects it; the caller gets `err` instead
     try {
       tx.abort();
     } catch (_) {

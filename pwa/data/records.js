@@ -22,6 +22,10 @@ export const EDITABLE_STATES = new Set(["assigned", "in_progress", "returned"]);
 
 export const recordKey = (type, id) => `${type}:${id}`;
 
+// Blobs upload oldest first; milliseconds alone tie when two files are saved at once.
+let blobCounter = 0;
+const blobOrder = () => Date.now() * 1000 + (blobCounter++ % 1000);
+
 /** ISO 8601 with the phone's UTC offset, to the second ("2025-06-03T09:21:00+08:00"). */
 export function isoLocal(date = new Date()) {
   const pad = (n) => String(Math.abs(n)).padStart(2, "0");
@@ -85,6 +89,7 @@ export async function saveChange(db, ctx, { recordType, recordId, inspectionId, 
           state: "pending",
           sent: 0,
           error: null,
+          order: blobOrder(),
           created_at: new Date().toISOString(),
         });
       }

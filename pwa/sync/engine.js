@@ -194,7 +194,7 @@ export class SyncEngine {
   async uploadBlobs() {
     const pending = (await this.db.getAll("blobs"))
       .filter((b) => b.state === "pending")
-      .sort((a, b) => (a.created_at < b.created_at ? -1 : 1));
+      .sort((a, b) => a.order - b.order);
     for (const meta of pending) {
       this.emit({ progress: { ...this.status.progress, [meta.sha256]: { sent: 0, total: meta.size } } });
       let held = await this.client.hasBlob(meta.sha256);

@@ -7,7 +7,7 @@ import { getMeta, read, setMeta, write } from "../../data/db.js";
 import { h } from "../dom.js";
 import { t } from "../i18n.js";
 
-const LOGIN_ERRORS = {
+export const LOGIN_ERRORS = {
   invalid_credentials: "用户名或密码错误",
   login_throttled: "登录失败次数过多，请稍后再试",
   account_disabled: "账号已停用",
