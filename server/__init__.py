@@ -60,6 +60,7 @@ def _register_blueprints(app: Flask, api: Any) -> None:
     from server.draws import views as draws_views
     from server.evidence import api as evidence_api
     from server.extensions import csrf
+    from server.fieldsync import api as sync_api
     from server.inspections import api as inspections_api
     from server.planning import api as planning_api
     from server.planning import views as planning_views
@@ -74,6 +75,7 @@ def _register_blueprints(app: Flask, api: Any) -> None:
         draws_api.blp,
         inspections_api.blp,
         evidence_api.blp,
+        sync_api.blp,
     ):
         api.register_blueprint(blp)
         # The API authenticates with bearer tokens, never cookies, so CSRF does not apply to it.

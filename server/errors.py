@@ -101,19 +101,39 @@ CATALOGUE: dict[str, ProblemType] = {
     "image_unsupported_format": ProblemType(
         415, "不支持的图片格式（仅限JPEG、PNG、WebP、HEIC）", "Unsupported image format"
     ),
+    # Field sync (sync/PROTOCOL.md §10): the same codes the protocol's reference implementation uses.
+    # The push/pull envelope failed validation; nothing was applied.
+    "sync_bad_request": ProblemType(400, "同步请求格式错误，未应用任何更改", "Malformed sync request"),
+    # Garbled, unknown-version or ahead-of-server pull cursor: pull again from the start.
+    "sync_cursor_invalid": ProblemType(400, "同步游标无效，请从头同步", "Invalid sync cursor"),
+    # HEAD of an evidence file the server does not hold yet: PUT it.
+    "sync_missing_blob": ProblemType(404, "服务器尚无此文件", "The server does not hold this file"),
+    # The PUT body does not hash to the SHA-256 in the URL; nothing was stored.
+    "sync_blob_hash_mismatch": ProblemType(
+        400, "上传内容与其SHA-256不符", "The upload does not match its SHA-256"
+    ),
+    # Finalize refused: ``missing`` lists exactly what the two-person rule and the checklist still need.
+    "inspection_incomplete": ProblemType(409, "检查记录尚不完整", "The inspection is incomplete"),
+    # The inspection is submitted, approved, published or archived: it takes no field changes.
+    "inspection_locked": ProblemType(
+        409, "检查已提交或已审核，不能修改", "The inspection takes no changes now"
+    ),
 }
 
 
 class ApiError(Exception):
     """Raise anywhere below a request; the handler renders it as a problem document."""
 
-    def __init__(self, code: str, detail: str | None = None, errors: Any = None) -> None:
+    def __init__(
+        self, code: str, detail: str | None = None, errors: Any = None, extra: dict[str, Any] | None = None
+    ) -> None:
         if code not in CATALOGUE:
             raise KeyError(f"unknown problem code {code!r}")  # catches typos at the raise site
         super().__init__(code)
         self.code = code
         self.detail = detail
         self.errors = errors
+        self.extra = extra or {}  # more members of the problem document, e.g. ``missing``
 
     @property
     def status(self) -> int:
@@ -132,7 +152,9 @@ _HTTP_CODES = {
 }
 
 
-def problem_body(code: str, detail: str | None = None, errors: Any = None) -> dict[str, Any]:
+def problem_body(
+    code: str, detail: str | None = None, errors: Any = None, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     from server.i18n import current_locale
 
     entry = CATALOGUE[code]
@@ -146,6 +168,8 @@ def problem_body(code: str, detail: str | None = None, errors: Any = None) -> di
         body["detail"] = detail
     if errors is not None:
         body["errors"] = errors
+    for key, value in (extra or {}).items():
+        body.setdefault(key, value)
     return body
 
 
@@ -153,8 +177,10 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def render_problem(code: str, detail: str | None = None, errors: Any = None) -> Response:
-    body = problem_body(code, detail, errors)
+def render_problem(
+    code: str, detail: str | None = None, errors: Any = None, extra: dict[str, Any] | None = None
+) -> Response:
+    body = problem_body(code, detail, errors, extra)
     if _wants_json():
         resp = jsonify(body)
         resp.mimetype = "application/problem+json"
@@ -172,7 +198,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         db.session.rollback()  # an error changes nothing
-        return render_problem(exc.code, exc.detail, exc.errors)
+        return render_problem(exc.code, exc.detail, exc.errors, exc.extra)
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError) -> Response:

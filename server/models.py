@@ -14,29 +14,40 @@ from server.directory.models import (
     TargetTag,
 )
 from server.draws.models import Draw, DrawnTarget, Replacement
-from server.evidence.models import Blob
+from server.evidence.models import Blob, BlobRef
 from server.fieldsync.models import SyncChange, SyncCounter, SyncRecord
-from server.inspections.models import Inspection, InspectionTask, TeamMember
+from server.followup.models import FollowUp, FollowUpEvent
+from server.inspections.models import Inspection, InspectionTask, InspectionVersion, TeamMember
 from server.planning.models import Plan, Task, TaskCooperation, TaskItem
+from server.results.models import InspectionResult, InspectionResultCategory, ResultCategory
+from server.review.models import ReviewComment
 
 __all__ = [
     "ApiToken",
     "AuditEvent",
     "Blob",
+    "BlobRef",
     "Checkpoint",
     "Conflict",
     "Department",
     "DepartmentGrant",
     "Draw",
     "DrawnTarget",
+    "FollowUp",
+    "FollowUpEvent",
     "ImportJob",
     "Inspection",
     "InspectionRecord",
+    "InspectionResult",
+    "InspectionResultCategory",
     "InspectionTask",
+    "InspectionVersion",
     "Inspector",
     "Item",
     "Plan",
     "Replacement",
+    "ResultCategory",
+    "ReviewComment",
     "SyncChange",
     "SyncCounter",
     "SyncRecord",

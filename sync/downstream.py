@@ -63,7 +63,12 @@ def pulled_record(record: StoredRecord) -> dict[str, JSON]:
 def pull(
     store: Store, cursor: str | None, limit: int, inspection_ids: frozenset[str] | None = None
 ) -> dict[str, JSON]:
-    """The PullResponse body for records (of ``inspection_ids``; None: all) changed after ``cursor``."""
+    """The PullResponse body for records (of ``inspection_ids``; None: all) changed after ``cursor``.
+
+    With ``inspection_ids`` the response also lists them as ``assigned``: the inspections the device's
+    user is on now. One missing from it was withdrawn (a replacement, a voided draw, the archive); the
+    device keeps whatever it has not synced of it and drops the rest.
+    """
     after = decode_cursor(cursor, store.last_seq())
     page = store.changes_since(after, limit + 1, inspection_ids)
     has_more = len(page) > limit
@@ -71,8 +76,12 @@ def pull(
     # An empty page keeps the cursor where it was: moving it to last_seq would be safe only if that
     # read were in the same snapshot as the page, and staying put is always safe.
     next_seq = page[-1].seq if page else after
-    return {
+    body: dict[str, JSON] = {
         "changes": [pulled_record(r) for r in page],
         "cursor": encode_cursor(next_seq),
         "has_more": has_more,
     }
+    if inspection_ids is not None:
+        assigned: list[JSON] = [*sorted(inspection_ids)]
+        body["assigned"] = assigned
+    return body

@@ -40,6 +40,9 @@ CODES: Final[dict[str, int]] = {
     "sync_forbidden": 200,
     # Per change: this change_id was already used by another device; change ids must be fresh UUIDs.
     "sync_change_id_reused": 200,
+    # Per change: the inspection is submitted for review (or approved, published, archived) and takes no
+    # device writes until a reviewer returns it; the device shows the change as rejected, never drops it.
+    "sync_inspection_locked": 200,
 }
 
 

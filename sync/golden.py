@@ -29,6 +29,15 @@ from sync.store import MemoryStore
 from sync.upstream import Access, apply_push, write_server_record
 
 
+def grant_access(grant: dict[str, Any]) -> Access:
+    """A fixture's ``access`` entry for one device: ``{inspections, leads?, locked?}``."""
+    return Access(
+        frozenset(grant["inspections"]),
+        frozenset(grant.get("leads", [])),
+        frozenset(grant.get("locked", [])),
+    )
+
+
 @dataclass
 class Server:
     """The minimal server a fixture runs against: a store, a blob set and per-device access."""
@@ -51,7 +60,7 @@ class Server:
                 )
         server.blobs.update(pre.get("blobs", []))
         for device, grant in pre.get("access", {}).items():
-            server.access[device] = Access(frozenset(grant["inspections"]), frozenset(grant.get("leads", [])))
+            server.access[device] = grant_access(grant)
         return server
 
     def handle(self, step: dict[str, Any]) -> dict[str, JSON]:

@@ -113,6 +113,8 @@ class PullResponseSchema(Schema):
     changes = fields.List(fields.Nested(PulledRecordSchema), required=True)
     cursor = fields.String(required=True)
     has_more = fields.Boolean(required=True)
+    # The inspections the device's user is on now (absent only for trusted, unfiltered pulls).
+    assigned = fields.List(fields.String(), required=False)
 
 
 push_request_schema: Final = PushRequestSchema()

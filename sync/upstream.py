@@ -32,10 +32,13 @@ class Access:
 
     ``inspections``: the inspection ids the user is assigned to (None: any, for trusted tools and
     tests). ``leads``: the inspections where the user is team leader and so may resolve clashes.
+    ``locked``: inspections that take no device writes now (submitted for review, approved,
+    published, archived); a change to one is rejected with ``sync_inspection_locked``.
     """
 
     inspections: frozenset[str] | None = None
     leads: frozenset[str] = frozenset()
+    locked: frozenset[str] = frozenset()
 
 
 class _Reject(Exception):
@@ -151,6 +154,8 @@ def _check(store: Store, change: Mapping[str, Any], record: StoredRecord | None,
         raise _Reject("sync_unknown_inspection", f"no inspection {inspection_id}")
     if access.inspections is not None and inspection_id not in access.inspections:
         raise _Reject("sync_forbidden", f"not assigned to inspection {inspection_id}")
+    if inspection_id in access.locked:
+        raise _Reject("sync_inspection_locked", f"inspection {inspection_id} takes no changes now")
 
     if record is None and record_type == "answer":
         checkpoint = values["checkpoint_id"]

@@ -30,7 +30,7 @@ blp = Blueprint("evidence_api", __name__, url_prefix="/api/v1", description="Evi
 CACHE_CONTROL = "private, max-age=31536000, immutable"
 
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
-_PUT_DOC = {
+PUT_DOC = {
     "requestBody": {
         "required": True,
         "description": "The file's bytes, streamed. Its SHA-256 must equal the one in the path.",
@@ -85,33 +85,11 @@ class BlobResource(MethodView):
     @blp.arguments(BlobUploadQuerySchema, location="query")
     @blp.response(201, BlobSchema, description="Stored")
     @blp.alt_response(200, schema=BlobSchema, description="Already held; nothing was rewritten")
-    @blp.doc(**_PUT_DOC)
+    @blp.doc(**PUT_DOC)
     @api_auth()
     def put(self, query: dict[str, Any], sha256: str) -> Any:
         """Upload an evidence image under its SHA-256: re-hashed, validated, renditions made."""
-        held = held_blob(_checked(sha256))
-        if held is not None:
-            return held, 200  # idempotent: the body is not even read
-        max_bytes = int(current_app.config["EVIDENCE_MAX_BYTES"])
-        if request.content_length is not None and request.content_length > max_bytes:
-            raise ApiError("payload_too_large", detail=f"An evidence file is at most {max_bytes} bytes.")
-        user = current_user()
-        # End the transaction the token check opened before reading the body, which may take
-        # minutes on a field connection: held open, it would block every other SQLite writer (the
-        # token's last_used_at is a write) and sit idle in transaction on PostgreSQL.
-        db.session.commit()
-        chunks = iter(lambda: request.stream.read(CHUNK), b"")
-        try:
-            blob, created = receive_blob(sha256, chunks, user, query["kind"], max_bytes=max_bytes)
-            db.session.commit()
-        except IntegrityError:
-            # A concurrent upload of the same file committed its row first: that is success.
-            db.session.rollback()
-            twin = held_blob(sha256)
-            if twin is None:
-                raise
-            return twin, 200
-        return blob, 201 if created else 200
+        return upload(sha256, query["kind"])
 
     @blp.arguments(BlobDownloadQuerySchema, location="query")
     @blp.doc(
@@ -124,17 +102,48 @@ class BlobResource(MethodView):
     )
     @api_auth()
     def get(self, query: dict[str, Any], sha256: str) -> Any:
-        """The file or a rendition (staff, or whoever uploaded it)."""
-        blob = _visible_blob(sha256)
-        path, content_type, etag = blob_file(blob, query["rendition"])
-        resp = send_file(path, mimetype=content_type, etag=etag, conditional=True, max_age=None)
-        resp.headers["Cache-Control"] = CACHE_CONTROL
-        return resp
+        """The file or a rendition (staff, the inspection's team, or whoever uploaded it)."""
+        return download(sha256, query["rendition"])
+
+
+def upload(sha256: str, kind: str) -> tuple[Blob, int]:
+    """The whole PUT (shared with the field-sync API): idempotent, streamed, size-limited."""
+    held = held_blob(_checked(sha256))
+    if held is not None:
+        return held, 200  # idempotent: the body is not even read
+    max_bytes = int(current_app.config["EVIDENCE_MAX_BYTES"])
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise ApiError("payload_too_large", detail=f"An evidence file is at most {max_bytes} bytes.")
+    user = current_user()
+    # End the transaction the token check opened before reading the body, which may take
+    # minutes on a field connection: held open, it would block every other SQLite writer (the
+    # token's last_used_at is a write) and sit idle in transaction on PostgreSQL.
+    db.session.commit()
+    chunks = iter(lambda: request.stream.read(CHUNK), b"")
+    try:
+        blob, created = receive_blob(sha256, chunks, user, kind, max_bytes=max_bytes)
+        db.session.commit()
+    except IntegrityError:
+        # A concurrent upload of the same file committed its row first: that is success.
+        db.session.rollback()
+        twin = held_blob(sha256)
+        if twin is None:
+            raise
+        return twin, 200
+    return blob, 201 if created else 200
+
+
+def download(sha256: str, rendition: str) -> Response:
+    blob = _visible_blob(sha256)
+    path, content_type, etag = blob_file(blob, rendition)
+    resp = send_file(path, mimetype=content_type, etag=etag, conditional=True, max_age=None)
+    resp.headers["Cache-Control"] = CACHE_CONTROL
+    return resp
 
 
 @blp.route("/blobs/<sha256>/meta")
 @blp.response(200, BlobSchema)
 @api_auth()
 def blob_meta(sha256: str) -> Any:
-    """Size, type, capture time, GPS, device and rendition hashes (staff, or whoever uploaded it)."""
+    """Size, type, capture time, GPS, device and rendition hashes (who may see the file)."""
     return _visible_blob(sha256)

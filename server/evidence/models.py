@@ -1,7 +1,7 @@
 """One row per evidence file (photo, signature image), keyed by the SHA-256 of its original bytes.
 
 The bytes live in the blob store (``server/storage.py``), never in the database. An evidence file is
-never deleted while anything refers to it; the inspection records that refer to blobs come later.
+never deleted while anything refers to it (``BlobRef``).
 """
 
 from __future__ import annotations
@@ -9,7 +9,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Float, ForeignKey, Integer, SmallInteger, String
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, utcnow
@@ -41,3 +51,20 @@ class Blob(Base):
     uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     # {"thumb": sha256, "review": sha256}: derived JPEGs in the same blob store, without metadata.
     renditions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class BlobRef(Base):
+    """Something that refers to an evidence file: a photo or signature record of an inspection, a
+    follow-up step. Written when the reference arrives (often before the bytes: records sync first),
+    so there is no foreign key to ``blob``. An evidence file is never deleted while a row names it,
+    and the team of the inspection may open it."""
+
+    __tablename__ = "blob_ref"
+    __table_args__ = (UniqueConstraint("sha256", "source", "source_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    inspection_id: Mapped[int | None] = mapped_column(ForeignKey("inspection.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # photo | signature | followup
+    source_id: Mapped[str] = mapped_column(String(36))  # the sync record id, or the follow-up event id
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -18,17 +18,18 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import select
 
 from server.accounts.models import User
 from server.audit.services import record_event
 from server.errors import ApiError
 from server.evidence.images import REVIEW_EDGE, THUMB_EDGE, ImageRejected, inspect_image, make_renditions
-from server.evidence.models import BLOB_KINDS, Blob
+from server.evidence.models import BLOB_KINDS, Blob, BlobRef
 from server.extensions import db
 from server.storage import BlobStore, blob_store
 
-# Roles that may open any evidence file; everyone else only what they uploaded. Object-level access
-# through inspections (the team sees its own evidence) comes with the inspection records.
+# Roles that may open any evidence file; inspectors see what they uploaded and the evidence of the
+# inspections they are on (BlobRef), so inspector B sees A's photos before signing.
 STAFF = ("admin", "supervisor", "leader")
 RENDITIONS = {"thumb": THUMB_EDGE, "review": REVIEW_EDGE}
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -138,7 +139,19 @@ def _stage(staging: BlobStore, sha256: str, chunks: Iterable[bytes], max_bytes: 
 
 
 def can_view_blob(user: User, blob: Blob) -> bool:
-    return user.has_role(*STAFF) or blob.uploaded_by_id == user.id
+    if user.has_role(*STAFF) or blob.uploaded_by_id == user.id:
+        return True
+    from server.directory.models import Inspector
+    from server.inspections.models import TeamMember
+
+    on_team = db.session.scalar(
+        select(BlobRef.id)
+        .join(TeamMember, TeamMember.inspection_id == BlobRef.inspection_id)
+        .join(Inspector, Inspector.id == TeamMember.inspector_id)
+        .where(BlobRef.sha256 == blob.sha256, Inspector.user_id == user.id, TeamMember.removed_at.is_(None))
+        .limit(1)
+    )
+    return on_team is not None
 
 
 def blob_file(blob: Blob, rendition: str, store: BlobStore | None = None) -> tuple[Path, str, str]:

@@ -10,8 +10,8 @@ from flask import Flask
 from server.extensions import db
 from server.fieldsync.store import SqlStore
 from sync.canonical import canonical_json
-from sync.golden import Server
-from sync.upstream import Access, write_server_record
+from sync.golden import Server, grant_access
+from sync.upstream import write_server_record
 from tests.integration.fieldsync.helpers import FIXTURES, load_fixture
 
 FIXTURE_NAMES = sorted(p.name for p in FIXTURES.glob("*.json"))
@@ -34,7 +34,7 @@ def sql_server(pre: dict[str, Any]) -> Server:
     db.session.commit()
     server.blobs.update(pre.get("blobs", []))
     for device, grant in pre.get("access", {}).items():
-        server.access[device] = Access(frozenset(grant["inspections"]), frozenset(grant.get("leads", [])))
+        server.access[device] = grant_access(grant)
     return server
 
 

@@ -1,0 +1,1 @@
+"""Inspection results: the result categories (reference data) and each inspection's result."""

@@ -1,0 +1,1 @@
+"""Supervisor review of submitted inspections: approve, or return with comments per checkpoint."""
