@@ -101,8 +101,11 @@ export class SyncClient {
     return this.request("POST", "/push", { device_id: deviceId, changes });
   }
 
-  pull(cursor, limit = PULL_LIMIT) {
-    return this.request("POST", "/pull", { cursor: cursor ?? null, limit });
+  /** POST /pull; without `limit` the server's default (100) applies. */
+  pull(cursor, limit) {
+    const body = { cursor: cursor ?? null };
+    if (limit !== undefined) body.limit = limit;
+    return this.request("POST", "/pull", body);
   }
 
   /** HEAD /blobs/<sha256>: true when the server holds it, false on 404 (a HEAD carries no body). */

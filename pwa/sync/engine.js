@@ -16,7 +16,7 @@
 import { getMeta, read, setMeta, write } from "../data/db.js";
 import { flush } from "../data/outbox.js";
 import { applyPulled, EDITABLE_STATES } from "../data/records.js";
-import { SyncProblem } from "./client.js";
+import { PULL_LIMIT, SyncProblem } from "./client.js";
 
 export const LOCK_NAME = "spotcheck-sync";
 const BACKOFF_MIN_MS = 5000;
@@ -256,6 +256,9 @@ export class SyncEngine {
             at: new Date().toISOString(),
             missing: (err.body && err.body.missing) || [],
           });
+        } else if (err instanceof SyncProblem && err.code === "inspection_locked") {
+          // A reviewer already moved it on: nothing to submit; the pull shows its state.
+          await setMeta(this.db, key, { ...value, status: "locked", at: new Date().toISOString() });
         } else if (err instanceof SyncProblem && !err.transient && !err.needsLogin) {
           await setMeta(this.db, key, { ...value, status: "failed", at: new Date().toISOString(), code: err.code });
         } else {
@@ -270,7 +273,7 @@ export class SyncEngine {
     for (let pages = 0; pages < 1000; pages++) {
       let page;
       try {
-        page = await this.client.pull(cursor);
+        page = await this.client.pull(cursor, PULL_LIMIT);
       } catch (err) {
         if (err instanceof SyncProblem && err.code === "sync_cursor_invalid" && cursor !== null) {
           cursor = null; // PROTOCOL §8: drop it and pull from the start

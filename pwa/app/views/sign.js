@@ -235,7 +235,8 @@ export async function renderSign(app, id) {
   let finalizeView = null;
   if (finalize) {
     if (finalize.status === "requested") finalizeView = h("p", { class: "warn" }, t("已请求提交，联网后自动完成"));
-    else if (finalize.status === "done") finalizeView = h("p", { class: "ok" }, t("提交成功"));
+    else if (finalize.status === "done") finalizeView = h("p", { class: "ok", "data-testid": "finalized" }, t("提交成功"));
+    else if (finalize.status === "locked") finalizeView = h("p", { class: "warn" }, t("该检查已锁定，不能修改"));
     else if (finalize.status === "incomplete")
       finalizeView = h("div", { class: "warn" }, h("p", {}, t("尚不能提交")), missingList(finalize.missing || []));
     else finalizeView = h("p", { class: "error" }, t("提交失败（{code}）", { code: finalize.code }));
