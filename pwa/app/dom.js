@@ -4,7 +4,11 @@ export function h(tag, props, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(props || {})) {
     if (value === undefined || value === null || value === false) continue;
-    if (key.startsWith("on") && typeof value === "function") {
+    if (key === "draft") {
+      // A text field whose unsaved text must survive a rebuild of the screen (see keepDrafts).
+      el.dataset.draft = value;
+      el.dataset.saved = props.value ?? "";
+    } else if (key.startsWith("on") && typeof value === "function") {
       el.addEventListener(key.slice(2).toLowerCase(), value);
     } else if (key === "class") {
       el.className = value;
@@ -25,6 +29,28 @@ function append(el, children) {
     if (child === null || child === undefined || child === false) continue;
     if (Array.isArray(child)) append(el, child);
     else el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/**
+ * Rebuild `root` with `build()` without losing what the inspector is typing: unsaved text of every
+ * field marked `draft` is carried over to the field with the same key, and so are focus and caret.
+ */
+export async function keepDrafts(root, build) {
+  const drafts = new Map();
+  for (const el of root.querySelectorAll("[data-draft]")) {
+    if (el.value !== el.dataset.saved) drafts.set(el.dataset.draft, el.value);
+  }
+  const active = document.activeElement;
+  const focused = active && root.contains(active) && active.dataset ? active.dataset.draft : null;
+  const caret = focused ? [active.selectionStart, active.selectionEnd] : null;
+  await build();
+  for (const el of root.querySelectorAll("[data-draft]")) {
+    if (drafts.has(el.dataset.draft)) el.value = drafts.get(el.dataset.draft);
+    if (focused && el.dataset.draft === focused) {
+      el.focus();
+      if (caret && el.setSelectionRange) el.setSelectionRange(caret[0], caret[1]);
+    }
   }
 }
 

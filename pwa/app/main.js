@@ -9,7 +9,7 @@
 import { deleteMeta, getMeta, onBlocking, openDatabase, requestPersistence, setMeta } from "../data/db.js";
 import { SyncClient } from "../sync/client.js";
 import { SyncEngine } from "../sync/engine.js";
-import { h, replace } from "./dom.js";
+import { h, keepDrafts, replace } from "./dom.js";
 import { getLang, setLang, t } from "./i18n.js";
 import { watchUpdates } from "./updates.js";
 import { renderLogin } from "./views/login.js";
@@ -176,9 +176,13 @@ class App {
       }
     }
     this.holdInspection(inspectionOpen);
-    replace(this.root, view);
+    if (this.lastRoute === route) {
+      await keepDrafts(this.root, () => replace(this.root, view));
+      window.scrollTo(0, y);
+    } else {
+      replace(this.root, view);
+    }
     if (view.dataset && view.dataset.testid === "assignments") this.markListShown();
-    if (this.lastRoute === route) window.scrollTo(0, y);
     this.lastRoute = route;
     if (this.updates) this.updates.refresh();
   }

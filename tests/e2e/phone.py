@@ -43,10 +43,23 @@ def login(page: Any, username: str, password: str) -> None:
     page.get_by_test_id("assignments").wait_for()
 
 
+def wait_until(page: Any, function: str, arg: Any = None, timeout: float = 30) -> Any:
+    """Poll a JS function until it returns something truthy. (Playwright's wait_for_function would
+    evaluate a string, which the app's Content-Security-Policy rightly forbids: no unsafe-eval.)"""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(function, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout} s: {function}")
+        time.sleep(0.1)
+
+
 def sw_ready(page: Any) -> None:
     """Wait until the service worker is active and controls the page (the shell is precached)."""
-    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    wait_until(page, "() => navigator.serviceWorker.controller !== null")
 
 
 STATE_JS = """async () => {
@@ -71,7 +84,7 @@ def wait_synced(page: Any, timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     state: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        page.evaluate("window.spotcheck.engine.sync('test')")
+        page.evaluate("() => window.spotcheck.engine.sync('test')")
         state = app_state(page)
         if state["outbox"] == 0 and state["pendingBlobs"] == 0 and state["phase"] == "idle":
             return state

@@ -91,7 +91,14 @@ function clashNote(record, fieldName, show = (v) => v) {
 
 function findingList(app, data, checkpointId, editable) {
   const findings = data.byType("finding").filter((f) => (f.fields.checkpoint_id ?? null) === checkpointId);
-  const text = h("textarea", { rows: 2, placeholder: t("问题描述"), maxlength: 4000, disabled: !editable, "data-testid": "finding-text" });
+  const text = h("textarea", {
+    rows: 2,
+    placeholder: t("问题描述"),
+    maxlength: 4000,
+    disabled: !editable,
+    draft: `finding:${checkpointId}`,
+    "data-testid": "finding-text",
+  });
   const add = h(
     "button",
     {
@@ -108,6 +115,7 @@ function findingList(app, data, checkpointId, editable) {
           recorded_at: isoLocal(),
         });
         text.value = "";
+        text.dataset.saved = "";
         app.saved();
       },
     },
@@ -131,6 +139,7 @@ function checkpointBlock(app, data, checkpoint, answer, reviewComments, editable
     maxlength: 2000,
     value: (answer && answer.fields.note) || "",
     disabled: !editable,
+    draft: `note:${checkpoint.id}`,
     "data-testid": "answer-note",
     onchange: async (e) => {
       const saved = await saveAnswer(app.db, app.ctx(), data.id, checkpoint.id, { note: e.target.value || null });
@@ -268,6 +277,7 @@ function outcomeSection(app, data, editable) {
     maxlength: 2000,
     value: (outcome && outcome.fields.note) || "",
     disabled: !editable,
+    draft: "outcome-note",
     "data-testid": "outcome-note",
     onchange: async (e) => {
       const saved = await saveOutcome(app.db, app.ctx(), data.id, { note: e.target.value || null });
@@ -358,6 +368,7 @@ export async function renderInspection(app, id) {
     maxlength: 10000,
     value: f.notes || "",
     disabled: !editable,
+    draft: "notes",
     "data-testid": "notes",
     onchange: async (e) => {
       const saved = await saveNotes(app.db, app.ctx(), id, e.target.value || null);

@@ -123,6 +123,7 @@ export async function renderSign(app, id) {
       },
       { sha256: png, bytes, kind: "signature", content_type: "image/png" },
     );
+    if (role === "representative") repName.value = ""; // saved: no longer a draft to carry over
     app.saved();
   }
 
@@ -163,7 +164,7 @@ export async function renderSign(app, id) {
 
   // The business representative signs on an inspector's phone…
   const rep = pad(app, "pad-representative");
-  const repName = h("input", { placeholder: t("当事人姓名"), maxlength: 100, "data-testid": "rep-name" });
+  const repName = h("input", { placeholder: t("当事人姓名"), maxlength: 100, draft: "rep-name", "data-testid": "rep-name" });
   const repMsg = h("p", { class: "error", role: "alert" });
   const repBlock = h(
     "div",
@@ -190,9 +191,9 @@ export async function renderSign(app, id) {
   );
 
   // …or refuses, recorded with the reason and a witness (003 第二十条(三)).
-  const reason = h("textarea", { rows: 2, placeholder: t("拒签原因"), maxlength: 2000, "data-testid": "refusal-reason" });
-  const witness = h("input", { placeholder: t("见证人姓名"), maxlength: 100, "data-testid": "refusal-witness" });
-  const contact = h("input", { placeholder: t("见证人联系方式"), maxlength: 100, "data-testid": "refusal-contact" });
+  const reason = h("textarea", { rows: 2, placeholder: t("拒签原因"), maxlength: 2000, draft: "refusal-reason", "data-testid": "refusal-reason" });
+  const witness = h("input", { placeholder: t("见证人姓名"), maxlength: 100, draft: "refusal-witness", "data-testid": "refusal-witness" });
+  const contact = h("input", { placeholder: t("见证人联系方式"), maxlength: 100, draft: "refusal-contact", "data-testid": "refusal-contact" });
   const refusalMsg = h("p", { class: "error", role: "alert" });
   const refusalBlock = h(
     "details",
@@ -219,6 +220,7 @@ export async function renderSign(app, id) {
             recorded_by: me.inspector_id,
             recorded_at: isoLocal(),
           });
+          reason.value = witness.value = contact.value = "";
           app.saved();
         },
       },
