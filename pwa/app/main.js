@@ -196,7 +196,8 @@ class App {
     if (inspectionId && !this.inspectionLock && navigator.locks) {
       let release;
       const held = new Promise((resolve) => (release = resolve));
-      navigator.locks.request("spotcheck-inspection", { mode: "shared" }, () => held);
+      // Resolves once the lock is actually released (updates.js waits for it before asking).
+      this.inspectionReleased = navigator.locks.request("spotcheck-inspection", { mode: "shared" }, () => held);
       this.inspectionLock = release;
     } else if (!inspectionId && this.inspectionLock) {
       this.inspectionLock();

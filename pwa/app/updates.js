@@ -12,6 +12,7 @@ export const SCOPE = "/app/";
 
 async function inspectionOpenAnywhere(app) {
   if (app.openInspection) return true;
+  if (app.inspectionReleased) await app.inspectionReleased; // our own lock, just let go
   if (navigator.locks && navigator.locks.query) {
     const state = await navigator.locks.query();
     return state.held.some((l) => l.name === "spotcheck-inspection");

@@ -45,9 +45,9 @@ class LiveServer:
         }
         self.env.pop("FLASK_DEBUG", None)
 
-    def seed(self) -> dict[str, Any]:
+    def seed(self, *options: str) -> dict[str, Any]:
         out = subprocess.run(
-            [sys.executable, "-m", "tests.e2e.seed"],
+            [sys.executable, "-m", "tests.e2e.seed", *options],
             cwd=ROOT,
             env=self.env,
             check=True,

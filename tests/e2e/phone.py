@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from PIL import ExifTags, Image
+from playwright.sync_api import Error as PlaywrightError
 
 # A mid-range Android phone's screen.
 PHONE = {
@@ -48,7 +49,12 @@ def wait_until(page: Any, function: str, arg: Any = None, timeout: float = 30) -
     evaluate a string, which the app's Content-Security-Policy rightly forbids: no unsafe-eval.)"""
     deadline = time.monotonic() + timeout
     while True:
-        value = page.evaluate(function, arg)
+        try:
+            value = page.evaluate(function, arg)
+        except PlaywrightError as exc:  # the page navigated meanwhile (e.g. an update reloaded it)
+            if "context was destroyed" not in str(exc):
+                raise
+            value = None
         if value:
             return value
         if time.monotonic() > deadline:
