@@ -24,6 +24,7 @@ export const EN = {
   "用户名或密码错误": "Wrong username or password",
   "登录失败次数过多，请稍后再试": "Too many failed logins; try again later",
   "账号已停用": "The account is disabled",
+  "现场检查应用仅供执法检查人员使用": "The field app is for inspectors only",
   "请填写用户名和密码": "Enter your username and password",
   "无法连接服务器，请检查网络后重试": "Cannot reach the server; check the network and retry",
   "登录失败（{code}）": "Login failed ({code})",

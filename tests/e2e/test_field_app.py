@@ -9,8 +9,10 @@ middle of a photo upload and restarted, and a push whose response is lost and is
 
 from __future__ import annotations
 
+import base64
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -153,6 +155,16 @@ def test_two_phones_offline_inspection_reaches_the_server_whole(browser: Any, li
     assert a.get_by_test_id("outbox-blob").count() == 4
     signature_pngs = {
         r["fields"]["png_sha256"]: blob_bytes(a, r["fields"]["png_sha256"]) for r in records(a, "signature")
+    }
+    # The last resort works offline too: a file with every queued change and the files' bytes.
+    with a.expect_download() as download:
+        a.get_by_test_id("export").click()
+    exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert exported["format"] == "spotcheck-unsynced-v1"
+    assert len(exported["outbox"]) == a.get_by_test_id("outbox-entry").count()
+    assert {b["sha256"]: base64.b64decode(b["base64"]) for b in exported["blobs"]} == {
+        **phone_photos,
+        **signature_pngs,
     }
 
     # Back online: the 'online' event starts a sync.

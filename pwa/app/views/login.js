@@ -11,6 +11,7 @@ export const LOGIN_ERRORS = {
   invalid_credentials: "用户名或密码错误",
   login_throttled: "登录失败次数过多，请稍后再试",
   account_disabled: "账号已停用",
+  forbidden: "现场检查应用仅供执法检查人员使用",
   validation_failed: "请填写用户名和密码",
   network: "无法连接服务器，请检查网络后重试",
 };

@@ -25,6 +25,7 @@ export async function renderOutbox(app) {
     { class: "outbox", "data-testid": "outbox" },
     h("a", { href: "#/", class: "back" }, `← ${t("返回")}`),
     h("h1", {}, t("待同步")),
+    app.persisted === false ? h("p", { class: "warn" }, t("请求存储空间持久化被拒绝：请尽快同步")) : null,
     outbox.length + waitingBlobs.length + rejected.length === 0 ? h("p", { "data-testid": "outbox-empty" }, t("没有待同步的数据")) : null,
     outbox.length
       ? h(
