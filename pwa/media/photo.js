@@ -26,7 +26,8 @@ async function orientedSize(file, info) {
     const swap = info.orientation >= 5 && info.orientation <= 8;
     return swap ? { width: info.height, height: info.width } : { width: info.width, height: info.height };
   }
-  // Not a JPEG (PNG, HEIC where supported…): ask the decoder once at a tiny size for the ratio.
+  // Not a JPEG (PNG, HEIC where the browser decodes it…): decode once, without any canvas, only to
+  // learn the size; the resized decode below is what gets drawn.
   const probe = await createImageBitmap(file, { imageOrientation: "from-image" });
   const size = { width: probe.width, height: probe.height };
   probe.close();
