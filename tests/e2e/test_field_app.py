@@ -258,7 +258,7 @@ def test_server_killed_mid_upload_and_a_replayed_push_lose_and_double_nothing(
     cdp.send("Network.enable")
     cdp.send(
         "Network.emulateNetworkConditions",
-        {"offline": False, "latency": 40, "downloadThroughput": 400_000, "uploadThroughput": 60_000},
+        {"offline": False, "latency": 40, "downloadThroughput": 400_000, "uploadThroughput": 30_000},
     )
     started: list[str] = []
     page.on("request", lambda r: started.append(r.url) if r.method == "PUT" else None)
@@ -272,7 +272,7 @@ def test_server_killed_mid_upload_and_a_replayed_push_lose_and_double_nothing(
     while not started and time.monotonic() < deadline:
         page.wait_for_timeout(100)
     assert started, "no upload started"
-    page.wait_for_timeout(1500)  # well inside the upload of a file of several hundred KB at 60 KB/s
+    page.wait_for_timeout(1500)  # well inside the upload of a file of a few hundred KB at 30 KB/s
     server.kill()
     at_kill = server_view(server.var_dir)
     assert len(at_kill.snapshot.photos) == 2  # the records went first…

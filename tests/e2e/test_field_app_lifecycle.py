@@ -10,7 +10,16 @@ from typing import Any
 import pytest
 
 from tests.e2e.live import LiveServer
-from tests.e2e.phone import draw_signature, login, new_phone, sw_ready, wait_synced, wait_until
+from tests.e2e.phone import (
+    PHONE,
+    draw_signature,
+    exif_photo,
+    login,
+    new_phone,
+    sw_ready,
+    wait_synced,
+    wait_until,
+)
 from tests.e2e.seed import CHECKPOINT_COMMENT, RETURN_COMMENT
 from tests.e2e.verify import server_view
 from tests.support.pwa import built_pwa
@@ -131,5 +140,51 @@ def test_a_returned_inspection_is_fixed_resigned_and_resubmitted(browser: Any, t
         assert after.latest_hash == new_hash
         ctx_a.close()
         ctx_b.close()
+    finally:
+        server.stop()
+
+
+def test_special_outcome_without_location_permission(browser: Any, tmp_path: Path) -> None:
+    """Nobody at the registered address, and the phone refuses location: the check-in is saved
+    without a position (with a clear message), the outcome with an evidence photo replaces the
+    checklist, and no representative's signature is asked for."""
+    server = LiveServer(tmp_path, built_pwa())
+    world = server.seed()
+    server.start()
+    try:
+        context = browser.new_context(base_url=server.url, locale="zh-CN", permissions=[], **PHONE)
+        page = context.new_page()
+        login(page, world["users"]["a"], world["password"])
+        sw_ready(page)
+        wait_synced(page)
+        open_inspection(page)
+        page.get_by_test_id("checkin").click()
+        page.get_by_test_id("checkin-row").wait_for()
+        assert "无定位" in page.get_by_test_id("checkin-row").inner_text()
+        assert (
+            "定位" in page.get_by_test_id("checkin-status").inner_text()
+        )  # denied / unavailable, said plainly
+
+        page.get_by_test_id("outcome").select_option("no_contact")
+        page.get_by_test_id("outcome-photo-input").set_input_files(
+            [
+                {
+                    "name": "door.jpg",
+                    "mimeType": "image/jpeg",
+                    "buffer": exif_photo((1600, 1200), "2025:06:04 10:00:00", (35.79, 112.92), 21),
+                }
+            ]
+        )
+        page.get_by_test_id("photo").wait_for()
+        page.get_by_test_id("to-sign").click()
+        missing = page.get_by_test_id("missing").inner_text()
+        assert "两名检查人员" in missing
+        assert "当事人" not in missing and "未作答" not in missing
+        wait_synced(page)
+        held = server_view(server.var_dir)
+        assert held.snapshot.outcome is not None and held.snapshot.outcome["code"] == "no_contact"
+        assert len(held.snapshot.photos) == 1 and held.snapshot.photos[0].get("checkpoint_id") is None
+        assert held.snapshot.checkins[0].get("lat") is None
+        context.close()
     finally:
         server.stop()
