@@ -147,6 +147,9 @@ class App {
       h("a", { href: "#/", class: "title" }, t("现场检查")),
       h("span", { class: `net ${online ? "on" : "off"}`, "data-testid": "net" }, online ? t("在线") : t("离线")),
       h("span", { class: "sync-line", "data-testid": "sync-line", "data-phase": status.phase }, line),
+      this.session && status.needsLogin
+        ? h("a", { href: "#/login", class: "button", "data-testid": "relogin" }, t("登录"))
+        : null,
       this.session
         ? h("button", { type: "button", class: "sync", "data-testid": "sync-now", onclick: () => this.kick("manual") }, t("同步"))
         : null,

@@ -22,13 +22,18 @@ function defaultDeviceName() {
   return model ? model[1].trim().slice(0, 60) : "手机";
 }
 
-/** Another user's unsynced data on this phone: their queued changes need their own token. */
+/**
+ * Another user's data this phone must keep: queued changes (they need that user's token), files not
+ * yet on the server, and rejected changes still to be seen. A new user may not wipe them.
+ */
 async function otherUsersPending(db, username) {
-  return read(db, ["outbox", "meta"], async (tx) => {
-    const entries = await tx.objectStore("outbox").getAll();
+  return read(db, ["outbox", "rejected", "blobs", "meta"], async (tx) => {
     const owner = await tx.objectStore("meta").get("owner");
     if (!owner || owner.value.username === username) return null;
-    return entries.length ? owner.value : null;
+    const queued = await tx.objectStore("outbox").count();
+    const rejected = await tx.objectStore("rejected").count();
+    const files = (await tx.objectStore("blobs").getAll()).filter((b) => b.state !== "uploaded").length;
+    return queued + rejected + files ? owner.value : null;
   });
 }
 

@@ -92,7 +92,9 @@ export async function renderSign(app, id) {
   const me = app.session.user;
   const signatures = data.byType("signature");
   const refusals = data.byType("refusal");
-  const finalize = await getMeta(app.db, `finalize:${id}`);
+  let finalize = await getMeta(app.db, `finalize:${id}`);
+  // A submission the reviewer has since returned is history, not news.
+  if (finalize && finalize.status === "done" && f.state === "returned") finalize = null;
   const missing = localMissing(f, data.records, hash);
 
   async function saveSignature(role, signerId, signerName, signaturePad, message) {
