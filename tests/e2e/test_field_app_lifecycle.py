@@ -188,3 +188,52 @@ def test_special_outcome_without_location_permission(browser: Any, tmp_path: Pat
         context.close()
     finally:
         server.stop()
+
+
+def test_two_phones_answer_the_same_checkpoint_offline_and_the_leader_resolves(
+    browser: Any, tmp_path: Path
+) -> None:
+    server = LiveServer(tmp_path, built_pwa())
+    world = server.seed()
+    server.start()
+    try:
+        phones = {}
+        for key in ("a", "b"):  # a is the team leader
+            ctx, page = new_phone(browser, server.url)
+            login(page, world["users"][key], world["password"])
+            sw_ready(page)
+            wait_synced(page)
+            open_inspection(page)
+            ctx.set_offline(True)
+            phones[key] = (ctx, page)
+        for key, value in (("a", "yes"), ("b", "no")):
+            page = phones[key][1]
+            page.get_by_test_id("checkpoint").first.locator(f"button[data-value={value}]").click()
+            wait_until(page, "() => document.querySelector('[aria-pressed=true]') !== null")
+        for key in ("b", "a"):
+            ctx, page = phones[key]
+            ctx.set_offline(False)
+            wait_synced(page)
+        wait_synced(phones["b"][1])
+        for key in ("a", "b"):
+            clash = phones[key][1].get_by_test_id("clash").first
+            clash.wait_for()
+            assert "是" in clash.inner_text() and "否" in clash.inner_text()  # both values, nothing dropped
+        held = server_view(server.var_dir)
+        assert len(held.snapshot.clashes) == 1
+
+        # The leader decides: answering the field again from the state that shows both claims.
+        leader = phones["a"][1]
+        leader.get_by_test_id("checkpoint").first.locator("button[data-value=no]").click()
+        wait_synced(leader)
+        wait_synced(phones["b"][1])
+        for key in ("a", "b"):
+            page = phones[key][1]
+            wait_until(page, "() => document.querySelectorAll('[data-testid=clash]').length === 0")
+        held = server_view(server.var_dir)
+        assert held.snapshot.clashes == []
+        assert [a["value"] for a in held.snapshot.answers] == ["no"]
+        for ctx, _ in phones.values():
+            ctx.close()
+    finally:
+        server.stop()
