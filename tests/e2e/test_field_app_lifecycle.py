@@ -3,17 +3,18 @@ an inspection returned by the reviewer is fixed, signed again and resubmitted fr
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from tests.e2e.live import LiveServer
 from tests.e2e.phone import (
     PHONE,
     draw_signature,
-    exif_photo,
     login,
     new_phone,
     sw_ready,
@@ -27,6 +28,14 @@ from tests.support.pwa import built_pwa
 pytestmark = pytest.mark.slow
 
 CACHES_JS = "async () => (await caches.keys()).sort()"
+
+
+def png_photo(size: tuple[int, int]) -> bytes:
+    im = Image.new("RGB", size, (40, 90, 160))
+    im.paste((230, 230, 230), (size[0] // 4, size[1] // 4, size[0] // 2, size[1] // 2))
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
 
 
 def open_inspection(page: Any) -> None:
@@ -167,15 +176,18 @@ def test_special_outcome_without_location_permission(browser: Any, tmp_path: Pat
 
         page.get_by_test_id("outcome").select_option("no_contact")
         page.get_by_test_id("outcome-photo-input").set_input_files(
-            [
-                {
-                    "name": "door.jpg",
-                    "mimeType": "image/jpeg",
-                    "buffer": exif_photo((1600, 1200), "2025:06:04 10:00:00", (35.79, 112.92), 21),
-                }
-            ]
+            # A screenshot-like PNG (no EXIF, not a JPEG): still shrunk and re-encoded as JPEG.
+            [{"name": "door.png", "mimeType": "image/png", "buffer": png_photo((2600, 1400))}]
         )
         page.get_by_test_id("photo").wait_for()
+        shrunk = page.evaluate(
+            """async () => {
+                 const [row] = await window.spotcheck.db.getAll("blob_bytes");
+                 const bmp = await createImageBitmap(new Blob([row.bytes]));
+                 return [bmp.width, bmp.height, new Uint8Array(row.bytes.slice(0, 2)).join(",")];
+               }"""
+        )
+        assert shrunk == [1920, 1034, "255,216"]  # long edge 1920, a JPEG (FF D8)
         page.get_by_test_id("to-sign").click()
         missing = page.get_by_test_id("missing").inner_text()
         assert "两名检查人员" in missing
