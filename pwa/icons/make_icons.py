@@ -40,11 +40,17 @@ def draw(size: int, *, maskable: bool) -> Image.Image:
     return img.resize((size, size), Image.Resampling.LANCZOS)
 
 
+def save(img: Image.Image, name: str) -> None:
+    # Three flat colours plus their anti-aliased edges: a 64-colour palette looks the same at a
+    # third of the bytes, and the icons are most of what a phone downloads to install the app.
+    img.quantize(colors=64, method=Image.Quantize.FASTOCTREE).save(HERE / name, optimize=True)
+
+
 def main() -> None:
-    draw(192, maskable=False).save(HERE / "icon-192.png", optimize=True)
-    draw(512, maskable=False).save(HERE / "icon-512.png", optimize=True)
-    draw(512, maskable=True).save(HERE / "maskable-512.png", optimize=True)
-    draw(180, maskable=True).convert("RGB").save(HERE / "apple-touch-icon.png", optimize=True)
+    save(draw(192, maskable=False), "icon-192.png")
+    save(draw(512, maskable=False), "icon-512.png")
+    save(draw(512, maskable=True), "maskable-512.png")
+    save(draw(180, maskable=True).convert("RGB"), "apple-touch-icon.png")
 
 
 if __name__ == "__main__":
