@@ -21,6 +21,14 @@ PHONE = {
 GAOPING = {"latitude": 35.7912, "longitude": 112.9236, "accuracy": 12}
 
 
+# Per page: uncaught exceptions and console errors (CSP violations are reported there).
+_PROBLEMS: dict[int, list[str]] = {}
+
+
+def problems(page: Any) -> list[str]:
+    return _PROBLEMS.get(id(page), [])
+
+
 def new_phone(browser: Any, base_url: str) -> tuple[Any, Any]:
     context = browser.new_context(
         base_url=base_url,
@@ -31,7 +39,9 @@ def new_phone(browser: Any, base_url: str) -> tuple[Any, Any]:
         **PHONE,
     )
     page = context.new_page()
-    page.on("pageerror", lambda exc: print("pageerror:", exc))
+    seen = _PROBLEMS.setdefault(id(page), [])
+    page.on("pageerror", lambda exc: seen.append(f"pageerror: {exc}"))
+    page.on("console", lambda msg: seen.append(f"console: {msg.text}") if msg.type == "error" else None)
     return context, page
 
 

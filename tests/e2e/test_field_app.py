@@ -25,6 +25,7 @@ from tests.e2e.phone import (
     exif_photo,
     login,
     new_phone,
+    problems,
     records,
     sw_ready,
     wait_synced,
@@ -221,6 +222,9 @@ def test_two_phones_offline_inspection_reaches_the_server_whole(browser: Any, li
     for phone in (a, b):
         state = app_state(phone)
         assert (state["outbox"], state["rejected"], state["pendingBlobs"]) == (0, 0, 0)
+        # No uncaught error and no Content-Security-Policy violation (those are console errors).
+        # Failed requests while offline are logged by the browser as "Failed to load resource".
+        assert [p for p in problems(phone) if "Failed to load resource" not in p] == []
     ctx_a.close()
     ctx_b.close()
 
