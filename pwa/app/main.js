@@ -71,7 +71,8 @@ class App {
       this.softRender();
     });
     if (this.channel) this.channel.onmessage = () => this.softRender();
-    this.render();
+    // The first screen before anything else touches IndexedDB: the sync round would compete for it.
+    await this.render();
     if (this.session) this.kick("open");
     requestPersistence().then((granted) => {
       this.persisted = granted;
