@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 
@@ -69,7 +68,3 @@ def server_view(var_dir: Path) -> Held:
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def by_type(snap: Snapshot, name: str) -> list[Any]:
-    return list(getattr(snap, name))
