@@ -9,12 +9,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import draws, ingest, rendition, search
+from bench import draws, ingest, pwa, rendition, search
 from bench.dataset import OUT_DIR, build, log
 
-BENCHMARKS = {"draws": draws.run, "search": search.run, "rendition": rendition.run, "ingest": ingest.run}
+BENCHMARKS = {
+    "draws": draws.run,
+    "search": search.run,
+    "rendition": rendition.run,
+    "ingest": ingest.run,
+    "pwa": pwa.run,
+}
 # Benchmarks that make their own data and never read the million-target dataset.
-OWN_DATA = {"rendition", "ingest"}
+OWN_DATA = {"rendition", "ingest", "pwa"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,6 +31,8 @@ CATALOGUE: dict[str, ProblemType] = {
     "payload_too_large": ProblemType(413, "上传内容超过大小限制", "The upload exceeds the size limit"),
     "conflict": ProblemType(409, "与当前数据冲突", "Conflicts with the current state"),
     "internal_error": ProblemType(500, "服务器内部错误", "Internal server error"),
+    # The field app's files (pwa/dist) were not built on this server: run `make pwa`.
+    "pwa_not_built": ProblemType(503, "现场检查应用尚未构建", "The field app has not been built"),
     # Authentication and authorization.
     "auth_required": ProblemType(401, "需要登录", "Authentication required"),
     "invalid_credentials": ProblemType(401, "用户名或密码错误", "Wrong username or password"),
