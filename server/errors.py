@@ -128,6 +128,10 @@ CATALOGUE: dict[str, ProblemType] = {
     "result_not_publishable": ProblemType(
         409, "结果未审核通过或已批准不予公示，不能公示", "The result cannot be published"
     ),
+    # An XLSX export is capped (PUBLICATION_EXPORT_MAX_ROWS); the CSV export streams without a cap.
+    "export_too_large": ProblemType(
+        422, "导出的记录过多，请按任务或部门筛选后再导出", "Too many rows to export; filter first"
+    ),
     # One open disposition per problem at a time: close it (e.g. after a failed re-check) first.
     "follow_up_open_exists": ProblemType(
         409, "该问题已有未完结的后续处置", "This problem already has an open follow-up"

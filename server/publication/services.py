@@ -343,7 +343,7 @@ def _tasks(inspection_ids: Sequence[int]) -> dict[int, list[PublicTask]]:
         c.department_id for link in links for c in link.task.cooperating
     }
     names = dict(
-        db.session.execute(select(Department.id, Department.name).where(Department.id.in_(dept_ids))).tuples()
+        db.session.execute(select(Department.id, Department.name).where(Department.id.in_(dept_ids))).all()
     )
     for link in links:
         task = link.task
@@ -403,15 +403,11 @@ def public_page(filters: dict[str, Any], offset: int, limit: int) -> tuple[list[
     """A page of published results, newest publication first, and the total count."""
     query = public_query(filters)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = (
-        db.session.execute(
-            query.order_by(InspectionResult.published_at.desc(), InspectionResult.id.desc())
-            .offset(offset)
-            .limit(limit)
-        )
-        .tuples()
-        .all()
-    )
+    rows = db.session.execute(
+        query.order_by(InspectionResult.published_at.desc(), InspectionResult.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
     return build_public(rows), total
 
 
@@ -419,18 +415,24 @@ def public_feed_page(filters: dict[str, Any], offset: int, limit: int) -> tuple[
     """The feed's order: least recently changed first, so ``updated_since`` plus paging walks forward."""
     query = public_query(filters)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = (
-        db.session.execute(
-            query.order_by(InspectionResult.updated_at, InspectionResult.id).offset(offset).limit(limit)
-        )
-        .tuples()
-        .all()
-    )
+    rows = db.session.execute(
+        query.order_by(InspectionResult.updated_at, InspectionResult.id).offset(offset).limit(limit)
+    ).all()
     return build_public(rows), total
 
 
+def export_count(filters: dict[str, Any]) -> int:
+    """Lines of an export: one per published result of a market entity and task."""
+    query = (
+        public_query({**filters, "market_only": True})
+        .join(InspectionTask, InspectionTask.inspection_id == Inspection.id)
+        .with_only_columns(InspectionTask.task_id)
+    )
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
 def public_result(inspection_id: int) -> PublicResult | None:
-    rows = db.session.execute(_public_base().where(Inspection.id == inspection_id)).tuples().all()
+    rows = db.session.execute(_public_base().where(Inspection.id == inspection_id)).all()
     built = build_public(rows)
     return built[0] if built else None
 
@@ -439,16 +441,9 @@ def iter_public(filters: dict[str, Any], batch: int = 500) -> Iterator[PublicRes
     """Every matching published result in entry order, a batch at a time (exports)."""
     last = 0
     while True:
-        rows = (
-            db.session.execute(
-                public_query(filters)
-                .where(InspectionResult.id > last)
-                .order_by(InspectionResult.id)
-                .limit(batch)
-            )
-            .tuples()
-            .all()
-        )
+        rows = db.session.execute(
+            public_query(filters).where(InspectionResult.id > last).order_by(InspectionResult.id).limit(batch)
+        ).all()
         if not rows:
             return
         yield from build_public(rows)
