@@ -61,6 +61,8 @@ def _register_blueprints(app: Flask, api: Any) -> None:
     from server.evidence import api as evidence_api
     from server.extensions import csrf
     from server.fieldsync import api as sync_api
+    from server.followup import api as followup_api
+    from server.followup import views as followup_views
     from server.inspections import api as inspections_api
     from server.planning import api as planning_api
     from server.planning import views as planning_views
@@ -75,6 +77,7 @@ def _register_blueprints(app: Flask, api: Any) -> None:
         planning_views.bp,
         draws_views.bp,
         publication_views.bp,
+        followup_views.bp,
     ):
         app.register_blueprint(bp)
     for blp in (
@@ -86,6 +89,7 @@ def _register_blueprints(app: Flask, api: Any) -> None:
         evidence_api.blp,
         sync_api.blp,
         publication_api.blp,
+        followup_api.blp,
     ):
         api.register_blueprint(blp)
         # The API authenticates with bearer tokens, never cookies, so CSRF does not apply to it.

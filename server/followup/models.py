@@ -15,6 +15,8 @@ from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base, utcnow
+from server.inspections.models import Inspection
+from server.results.models import ResultCategory
 
 FOLLOW_UP_KINDS = ("none", "routine", "correction", "case", "transfer", "judicial", "discipline", "other")
 FOLLOW_UP_STATUSES = ("open", "closed")  # 未完结 / 已完结
@@ -45,6 +47,8 @@ class FollowUp(Base):
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
     outcome: Mapped[str] = mapped_column(Text, default="")  # how it ended (public: DOMAIN.md §9)
 
+    inspection: Mapped[Inspection] = relationship()
+    category: Mapped[ResultCategory | None] = relationship()
     events: Mapped[list[FollowUpEvent]] = relationship(
         back_populates="follow_up", order_by="FollowUpEvent.id", cascade="all, delete-orphan"
     )

@@ -218,7 +218,12 @@ def open_follow_up(inspection: Inspection, actor: User, data: dict[str, Any]) ->
     )
     db.session.add(follow_up)
     db.session.flush()
-    details = {"kind": kind, "category_id": category_id, "deadline": deadline, "transfer_to": transfer_to}
+    details = {
+        "kind": kind,
+        "category_id": category_id,
+        "deadline": deadline.isoformat() if deadline else None,
+        "transfer_to": transfer_to,
+    }
     db.session.add(
         FollowUpEvent(
             follow_up_id=follow_up.id,

@@ -48,7 +48,7 @@ def test_the_staff_page_lists_waiting_results_and_publishes_a_selection(
 
     web = page_as(supervisor)
     home = web.get("/").get_data(as_text=True)
-    assert 'href="/publication"' in home
+    assert 'href="/publication"' in home and 'href="/follow-ups"' in home
     html = web.get("/publication").get_data(as_text=True)
     assert "高平市待公示有限公司" in html and f'name="inspection_id" value="{ready.inspection.id}"' in html
     assert "2025-06-06" in html  # the job would publish it the working day after approval
