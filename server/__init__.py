@@ -64,6 +64,7 @@ def _register_blueprints(app: Flask, api: Any) -> None:
     from server.followup import api as followup_api
     from server.followup import views as followup_views
     from server.inspections import api as inspections_api
+    from server.inspections import record_views as inspection_record_views
     from server.planning import api as planning_api
     from server.planning import views as planning_views
     from server.publication import api as publication_api
@@ -78,6 +79,7 @@ def _register_blueprints(app: Flask, api: Any) -> None:
         draws_views.bp,
         publication_views.bp,
         followup_views.bp,
+        inspection_record_views.bp,
     ):
         app.register_blueprint(bp)
     for blp in (

@@ -1,4 +1,4 @@
-"""Every Chinese string the publication and follow-up pages show has an English entry."""
+"""Every Chinese string the publication and follow-up pages and the record PDF show has an English entry."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from server.followup import services as followup_services
 from server.followup import views as followup_views
+from server.inspections import record_pdf
 from server.publication import services as publication_services
 from server.publication import views as publication_views
 
@@ -29,6 +30,7 @@ def _strings(templates: list[Path], modules: list[Path], tables: list[dict[str, 
         found |= set(re.findall(r"_\(\s*'((?:[^'\\]|\\.)*)'", path.read_text("utf-8")))
     for path in modules:
         found |= set(re.findall(r'translate\(\s*"((?:[^"\\]|\\.)*)"', path.read_text("utf-8")))
+        found |= set(re.findall(r"translate\(\s*'((?:[^'\\]|\\.)*)'", path.read_text("utf-8")))
     for table in tables:
         found |= set(table.values())
     return found
@@ -56,6 +58,18 @@ AREAS = {
             followup_services.STATUS_NAMES,
             followup_services.EVENT_NAMES,
             followup_views.FIELD_MESSAGES,
+        ],
+    ),
+    "records.json": (
+        [],
+        [ROOT / "inspections" / "record_pdf.py"],
+        [
+            record_pdf.ANSWER_NAMES,
+            record_pdf.OUTCOME_NAMES,
+            record_pdf.ROLE_NAMES,
+            record_pdf.SIGNER_NAMES,
+            record_pdf.SIGNATURE_STATUS,
+            record_pdf.VERSION_STATUS,
         ],
     ),
 }
