@@ -309,6 +309,7 @@ def evidence(sha256: str) -> Response:
     if blob is None or not can_view_blob(current_user(), blob):
         abort(404)
     path, content_type, etag = blob_file(blob, rendition)
+    db.session.commit()  # a rendition made on first view keeps its hash
     resp = send_file(path, mimetype=content_type, etag=etag, conditional=True, max_age=None)
     resp.headers["Cache-Control"] = "private, max-age=31536000, immutable"
     return resp

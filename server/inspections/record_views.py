@@ -67,6 +67,8 @@ def record_pdf(inspection_id: int) -> Response:
         "departments": list(dict.fromkeys(names[i] for i in department_ids if i in names)),
     }
     data = build_record_pdf(version, facts, load_image)
+    # Renditions are made on first view (blob_file may store new ones): keep their hashes.
+    db.session.commit()
     resp = Response(data, mimetype="application/pdf")
     filename = f"inspection-{inspection.id}-v{version.number}.pdf"
     resp.headers["Content-Disposition"] = f'inline; filename="{filename}"'

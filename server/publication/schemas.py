@@ -37,7 +37,9 @@ class UpdatedSince(fields.Field[dt.datetime]):
 
 
 class FeedQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    # With updated_since: continue after this inspection id among results changed at exactly that
+    # moment (the keyset of the ``next`` link).
+    after = fields.Integer(validate=validate.Range(min=0))
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_PER_PAGE))
     updated_since = UpdatedSince()
     q = fields.String(validate=validate.Length(max=100))

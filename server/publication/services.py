@@ -411,13 +411,27 @@ def public_page(filters: dict[str, Any], offset: int, limit: int) -> tuple[list[
     return build_public(rows), total
 
 
-def public_feed_page(filters: dict[str, Any], offset: int, limit: int) -> tuple[list[PublicResult], int]:
-    """The feed's order: least recently changed first, so ``updated_since`` plus paging walks forward."""
-    query = public_query(filters)
+def public_feed_page(
+    filters: dict[str, Any], after: int | None, limit: int
+) -> tuple[list[PublicResult], int]:
+    """A page of the feed and how many results remain from its start.
+
+    Least recently changed first, by (``updated_at``, inspection id). Paging is by keyset, not
+    offset: the next page starts after the last item's (``updated_at``, id), given as
+    ``updated_since`` + ``after``. A result that changes while a client pages moves to the end and
+    is delivered again later; nothing is skipped, which an offset would risk.
+    """
+    query = public_query({**filters, "updated_since": None})
+    since = filters.get("updated_since")
+    if since is not None and after is not None:
+        query = query.where(
+            (InspectionResult.updated_at > since)
+            | ((InspectionResult.updated_at == since) & (Inspection.id > after))
+        )
+    elif since is not None:
+        query = query.where(InspectionResult.updated_at >= since)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = db.session.execute(
-        query.order_by(InspectionResult.updated_at, InspectionResult.id).offset(offset).limit(limit)
-    ).all()
+    rows = db.session.execute(query.order_by(InspectionResult.updated_at, Inspection.id).limit(limit)).all()
     return build_public(rows), total
 
 

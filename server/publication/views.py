@@ -196,28 +196,38 @@ def feed_item(r: PublicResult) -> dict[str, Any]:
 
 @bp.route("/results/feed.json")
 def feed() -> Response:
-    """Published results, least recently changed first; ``updated_since`` for incremental pulls."""
+    """Published results, least recently changed first; ``updated_since`` for incremental pulls,
+    and a ``next`` link (keyset: ``updated_since`` + ``after``) until nothing is left."""
     try:
         args = FeedQuerySchema().load(request.args)
     except ValidationError as exc:
         return _problem_json("validation_failed", exc.messages)
+    if "after" in args and "updated_since" not in args:
+        return _problem_json("validation_failed", {"after": ["Only together with updated_since."]})
     filters = {
         "q": args.get("q", ""),
         "task_id": args.get("task"),
         "department_id": args.get("department"),
         "updated_since": args.get("updated_since"),
     }
-    page, per_page = args["page"], args["per_page"]
-    results, total = services.public_feed_page(filters, (page - 1) * per_page, per_page)
-    pages = max(1, (total + per_page - 1) // per_page)
-    query = {k: v for k, v in request.args.items() if k != "page"}
+    per_page = args["per_page"]
+    results, remaining = services.public_feed_page(filters, args.get("after"), per_page)
+    next_url = None
+    if remaining > len(results) and results:
+        last = results[-1]
+        query = {k: v for k, v in request.args.items() if k not in ("updated_since", "after")}
+        next_url = url_for(
+            "publication.feed",
+            _external=True,
+            **query,
+            updated_since=_iso(last.updated_at),
+            after=last.inspection_id,
+        )
     body = {
         "generated_at": _iso(dt.datetime.now(dt.UTC).replace(tzinfo=None)),
-        "page": page,
         "per_page": per_page,
-        "total": total,
-        "pages": pages,
-        "next": url_for("publication.feed", page=page + 1, _external=True, **query) if page < pages else None,
+        "remaining": remaining,
+        "next": next_url,
         "items": [feed_item(r) for r in results],
     }
     resp = jsonify(body)

@@ -33,7 +33,7 @@ def test_feed_items_carry_the_public_fields_only(
     resp = client.get("/results/feed.json")
     assert resp.status_code == 200 and resp.mimetype == "application/json"
     body = resp.json
-    assert body["page"] == 1 and body["total"] == 1 and body["pages"] == 1 and body["next"] is None
+    assert body["remaining"] == 1 and body["next"] is None and body["per_page"] == 100
     (item,) = body["items"]
     assert item["id"] == world.inspection.id
     assert item["url"].endswith(f"/results/{world.inspection.id}")
@@ -74,31 +74,38 @@ def test_feed_items_carry_the_public_fields_only(
 
 def test_feed_pages_and_updated_since(client: FlaskClient, published: Callable[..., FieldWorld]) -> None:
     worlds = [published(name=f"高平市订阅测试{n}有限公司") for n in range(5)]
-    # Spread the change times: world n changed on June 10+n (UTC).
+    # Spread the change times: world n changed on June 10+n (UTC); worlds 3 and 4 at the same moment.
     for n, world in enumerate(worlds):
         result = db.session.query(InspectionResult).filter_by(inspection_id=world.inspection.id).one()
-        result.updated_at = dt.datetime(2025, 6, 10 + n, 8, 0)
+        result.updated_at = dt.datetime(2025, 6, 10 + min(n, 3), 8, 0)
     db.session.commit()
+    ids = [w.inspection.id for w in worlds]
 
     first = client.get("/results/feed.json?per_page=2").json
-    assert first["total"] == 5 and first["pages"] == 3
-    assert [i["id"] for i in first["items"]] == [w.inspection.id for w in worlds[:2]]  # oldest change first
-    assert "page=2" in first["next"] and "per_page=2" in first["next"]
+    assert first["remaining"] == 5
+    assert [i["id"] for i in first["items"]] == ids[:2]  # oldest change first
+    assert "per_page=2" in first["next"] and f"after={ids[1]}" in first["next"]
+    # A result that changes while the client pages moves to the end: nothing is skipped.
+    changed = db.session.query(InspectionResult).filter_by(inspection_id=ids[0]).one()
+    changed.updated_at = dt.datetime(2025, 7, 1)
+    db.session.commit()
     second = client.get(first["next"]).json
-    assert [i["id"] for i in second["items"]] == [w.inspection.id for w in worlds[2:4]]
+    assert [i["id"] for i in second["items"]] == ids[2:4] and second["remaining"] == 4
+    third = client.get(second["next"]).json  # worlds 3 and 4 share a moment: the id breaks the tie
+    assert [i["id"] for i in third["items"]] == [ids[4], ids[0]] and third["next"] is None
 
     since = client.get("/results/feed.json?updated_since=2025-06-12T08:00:00Z").json
-    assert [i["id"] for i in since["items"]] == [w.inspection.id for w in worlds[2:]]
+    assert [i["id"] for i in since["items"]] == [*ids[2:], ids[0]]
     # The same moment with a +08:00 offset (sent unencoded, its "+" arrives as a space).
     local = client.get("/results/feed.json?updated_since=2025-06-12T16:00:00+08:00").json
-    assert [i["id"] for i in local["items"]] == [w.inspection.id for w in worlds[2:]]
+    assert [i["id"] for i in local["items"]] == [*ids[2:], ids[0]]
     # A bare date is 00:00 in Shanghai: 2025-06-13 00:00 +08:00 = 2025-06-12 16:00 UTC.
     day = client.get("/results/feed.json?updated_since=2025-06-13").json
-    assert [i["id"] for i in day["items"]] == [w.inspection.id for w in worlds[3:]]
+    assert [i["id"] for i in day["items"]] == [*ids[3:], ids[0]]
 
 
 def test_feed_refuses_bad_parameters_with_a_problem_document(client: FlaskClient) -> None:
-    for query in ("page=0", "per_page=501", "updated_since=yesterday", "page=x", "task=-1"):
+    for query in ("per_page=0", "per_page=501", "updated_since=yesterday", "after=x", "after=3", "task=-1"):
         resp = client.get(f"/results/feed.json?{query}")
         assert resp.status_code == 422, query
         assert resp.mimetype == "application/problem+json"
