@@ -100,10 +100,14 @@ def ledger() -> str:
     status = request.args.get("status", "")
     kind = request.args.get("kind", "")
     overdue = request.args.get("overdue") == "1"
+    deadline_from = _date(request.args.get("deadline_from", ""))
+    deadline_to = _date(request.args.get("deadline_to", ""))
     filters = {
         "status": status if status in services.STATUS_NAMES else None,
         "kind": kind if kind in FOLLOW_UP_KINDS else None,
         "overdue": overdue,
+        "deadline_from": deadline_from,
+        "deadline_to": deadline_to,
     }
     query = services.ledger_query(user, filters)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
@@ -111,14 +115,13 @@ def ledger() -> str:
     page = max(1, int(page_arg)) if page_arg.isdigit() and len(page_arg) < 6 else 1
     rows = list(db.session.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE)))
     args = {
-        k: v
-        for k, v in {
-            "status": filters["status"],
-            "kind": filters["kind"],
-            "overdue": "1" if overdue else None,
-        }.items()
-        if v
+        "status": filters["status"],
+        "kind": filters["kind"],
+        "overdue": "1" if overdue else None,
+        "deadline_from": deadline_from.isoformat() if deadline_from else None,
+        "deadline_to": deadline_to.isoformat() if deadline_to else None,
     }
+    args = {k: v for k, v in args.items() if v}
     return render_template(
         "followup/ledger.html",
         rows=rows,

@@ -488,6 +488,7 @@ def public_tasks(limit: int = 500) -> list[Task]:
             select(Task)
             .join(Plan, Plan.id == Task.plan_id)
             .where(Task.id.in_(tasks))
+            .options(selectinload(Task.plan))
             .order_by(Plan.year.desc(), Task.plan_id, Task.seq)
             .limit(limit)
         )

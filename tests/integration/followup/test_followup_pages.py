@@ -64,6 +64,12 @@ def test_the_ledger_lists_problems_awaiting_a_decision_and_highlights_overdue_on
     assert 'class="overdue"' in html and "已逾期" in html and "责令限期改正" in html
     only_overdue = web.get("/follow-ups?overdue=1").get_data(as_text=True)
     assert "高平市整改测试有限公司" in only_overdue
+    early = (today_local() - dt.timedelta(days=10)).isoformat()
+    later = (today_local() - dt.timedelta(days=5)).isoformat()
+    in_range = web.get(f"/follow-ups?deadline_from={early}").get_data(as_text=True)
+    assert "高平市整改测试有限公司" in in_range.split("后续处置台账")[1]
+    out_of_range = web.get(f"/follow-ups?deadline_from={early}&deadline_to={later}").get_data(as_text=True)
+    assert "没有符合条件的后续处置" in out_of_range
     closed = web.get("/follow-ups?status=closed").get_data(as_text=True)
     assert "没有符合条件的后续处置" in closed
     web.set_cookie("lang", "en")
