@@ -103,6 +103,8 @@ def test_the_disposition_form_keeps_what_was_typed_and_explains_each_problem(
     html = refused.get_data(as_text=True)
     assert "限15日内补报2024年度报告" in html and "责令改正须填写整改期限" in html
     assert db.session.scalars(select(FollowUp)).all() == []
+    unchosen = web.post(url, data={**data, "kind": ""})
+    assert unchosen.status_code == 422 and "请选择处置方式" in unchosen.get_data(as_text=True)
     garbled = web.post(url, data={**data, "deadline": "next week"})
     assert garbled.status_code == 422 and "限15日内补报2024年度报告" in garbled.get_data(as_text=True)
 
