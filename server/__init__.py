@@ -61,12 +61,26 @@ def _register_blueprints(app: Flask, api: Any) -> None:
     from server.evidence import api as evidence_api
     from server.extensions import csrf
     from server.fieldsync import api as sync_api
+    from server.followup import api as followup_api
+    from server.followup import views as followup_views
     from server.inspections import api as inspections_api
+    from server.inspections import record_views as inspection_record_views
     from server.planning import api as planning_api
     from server.planning import views as planning_views
+    from server.publication import api as publication_api
+    from server.publication import views as publication_views
     from server.web import views as web_views
 
-    for bp in (accounts_views.bp, web_views.bp, directory_views.bp, planning_views.bp, draws_views.bp):
+    for bp in (
+        accounts_views.bp,
+        web_views.bp,
+        directory_views.bp,
+        planning_views.bp,
+        draws_views.bp,
+        publication_views.bp,
+        followup_views.bp,
+        inspection_record_views.bp,
+    ):
         app.register_blueprint(bp)
     for blp in (
         accounts_api.blp,
@@ -76,6 +90,8 @@ def _register_blueprints(app: Flask, api: Any) -> None:
         inspections_api.blp,
         evidence_api.blp,
         sync_api.blp,
+        publication_api.blp,
+        followup_api.blp,
     ):
         api.register_blueprint(blp)
         # The API authenticates with bearer tokens, never cookies, so CSRF does not apply to it.

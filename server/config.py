@@ -46,6 +46,9 @@ class Config:
     # Draw defaults (DOMAIN.md §3); a task may override each.
     DRAW_MIN_ONE = True
     IMPORT_MAX_ROWS = 2_000_000
+    # Rows of one XLSX export of published results (a spreadsheet holds about a million; the CSV
+    # export streams and has no cap).
+    PUBLICATION_EXPORT_MAX_ROWS = int(_env("PUBLICATION_EXPORT_MAX_ROWS", "100000"))
 
 
 class TestConfig(Config):

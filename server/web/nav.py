@@ -20,6 +20,8 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("directory.imports", "批量导入", ("admin",)),
     ("planning.plans", "年度计划", STAFF),
     ("draws.draw_list", "抽取", STAFF),
+    ("publication.staff_pending", "结果公示", STAFF),
+    ("followup.ledger", "后续处置", STAFF),
     ("accounts.users", "用户管理", ("admin",)),
     ("web.pwa_index", "现场检查", ("inspector",)),
 )

@@ -34,7 +34,7 @@ def healthz() -> dict[str, str]:
 
 @bp.route("/public/")
 def public_index() -> str:
-    """The public entrance: draws now, published results once publication lands."""
+    """The public entrance: published results and the draws that selected them."""
     return render_template("public/index.html")
 
 
