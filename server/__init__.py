@@ -64,9 +64,21 @@ def _register_blueprints(app: Flask, api: Any) -> None:
     from server.inspections import api as inspections_api
     from server.planning import api as planning_api
     from server.planning import views as planning_views
+    from server.results import api as results_api
+    from server.results import views as results_views
+    from server.review import api as review_api
+    from server.review import views as review_views
     from server.web import views as web_views
 
-    for bp in (accounts_views.bp, web_views.bp, directory_views.bp, planning_views.bp, draws_views.bp):
+    for bp in (
+        accounts_views.bp,
+        web_views.bp,
+        directory_views.bp,
+        planning_views.bp,
+        draws_views.bp,
+        review_views.bp,
+        results_views.bp,
+    ):
         app.register_blueprint(bp)
     for blp in (
         accounts_api.blp,
@@ -76,6 +88,8 @@ def _register_blueprints(app: Flask, api: Any) -> None:
         inspections_api.blp,
         evidence_api.blp,
         sync_api.blp,
+        review_api.blp,
+        results_api.blp,
     ):
         api.register_blueprint(blp)
         # The API authenticates with bearer tokens, never cookies, so CSRF does not apply to it.

@@ -20,6 +20,9 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("directory.imports", "批量导入", ("admin",)),
     ("planning.plans", "年度计划", STAFF),
     ("draws.draw_list", "抽取", STAFF),
+    ("review.queue", "结果审核", STAFF),
+    ("review.withholdings", "不予公示审批", ("leader",)),
+    ("results.categories", "结果类别", ("admin",)),
     ("accounts.users", "用户管理", ("admin",)),
     ("web.pwa_index", "现场检查", ("inspector",)),
 )
