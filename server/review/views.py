@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
@@ -260,6 +261,10 @@ def _review_page(
     team = {m.get("inspector_id"): m for m in frozen.get("team") or []}
     answers = {a.get("checkpoint_id"): a for a in record.get("answers") or []}
     photos = [{**p, "checks": photo_checks(p)} for p in record.get("photos") or []]
+    photos_by_checkpoint: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+    for n, p in enumerate(photos, start=1):
+        if isinstance(p.get("checkpoint_id"), int):
+            photos_by_checkpoint.setdefault(p["checkpoint_id"], []).append((n, p))
     categories = results.list_categories()
     result = results.result_for(inspection)
     reviewable = (
@@ -298,6 +303,8 @@ def _review_page(
             team=team,
             answers=answers,
             photos=photos,
+            photos_by_checkpoint=photos_by_checkpoint,
+            checkpoint_labels=_checkpoint_labels(frozen),
             comments_by_checkpoint={c.checkpoint_id: c for c in comments if c.checkpoint_id is not None},
             general_comments=[c for c in comments if c.checkpoint_id is None],
             diff=services.version_diff(inspection, version) if version else None,
@@ -317,6 +324,15 @@ def _review_page(
         ),
         status,
     )
+
+
+def _checkpoint_labels(frozen: Mapping[str, Any]) -> dict[int, str]:
+    """Checkpoint id → "item-position" as the checklist numbers it (1-2: item 1, checkpoint 2)."""
+    labels: dict[int, str] = {}
+    for n, item in enumerate(frozen.get("checklist") or [], start=1):
+        for checkpoint in item.get("checkpoints") or []:
+            labels[checkpoint["id"]] = f"{n}-{checkpoint.get('position', '')}"
+    return labels
 
 
 def _people(ids: list[int | None]) -> dict[int, str]:

@@ -239,3 +239,79 @@ def test_evidence_images_follow_who_may_see_the_inspection(client: FlaskClient, 
     client.post("/logout", data={"csrf_token": csrf_from(client, "/")})
     login_page(client, submitted.world.users["c"])  # an inspector on no team
     assert client.get(path, buffered=True).status_code == 404
+
+
+def test_special_outcome_refusal_and_checkins_are_shown(client: FlaskClient, review: Review) -> None:
+    """A target that refused to cooperate: no checklist answers, an evidence photo, a check-in, both
+    inspectors sign and the representative's refusal to sign is recorded with a witness."""
+    import uuid
+
+    from tests.integration.evidence.imagefiles import field_photo, signature_png
+    from tests.support.field import Phone, change, current_content_hash, outcome, photo, signature
+
+    phone_a, phone_b = (
+        Phone(client, review.world.users["a"].username),
+        Phone(client, review.world.users["b"].username),
+    )
+    for phone in (phone_a, phone_b):
+        phone.login()
+        phone.pull()
+    inspection = db.session.get(Inspection, review.world.inspection.id)
+    assert inspection is not None and inspection.sync_id is not None
+    sync_id = inspection.sync_id
+    shot = field_photo((700, 500))
+    checkin = change(
+        "checkin",
+        str(uuid.uuid4()),
+        {
+            "inspection_id": sync_id,
+            "inspector_id": phone_a.inspector_id,
+            "at": "2025-06-03T08:55:00+08:00",
+            "lat": 35.79,
+            "lon": 112.92,
+            "accuracy_m": 12.0,
+        },
+    )
+    pushed = phone_a.push(
+        outcome(sync_id, "refused_cooperation", "负责人拒绝出示账簿"),
+        photo(sync_id, shot, phone_a.device_id),
+        checkin,
+    )
+    assert all(r["status"] == "applied" for r in pushed.json["results"]), pushed.json
+    assert phone_a.put_blob(shot).status_code == 201
+    content = current_content_hash(phone_a, sync_id)
+    pngs = [signature_png((380 + i, 150)) for i in range(2)]
+    for png, phone in zip(pngs, (phone_a, phone_b), strict=True):
+        resp = phone.push(signature(sync_id, content, png, phone.device_id, inspector_id=phone.inspector_id))
+        assert resp.json["results"][0]["status"] == "applied"
+        assert phone.put_blob(png, kind="signature").status_code == 201
+    refusal = change(
+        "refusal",
+        str(uuid.uuid4()),
+        {
+            "inspection_id": sync_id,
+            "content_hash": content,
+            "reason": "拒绝在检查记录上签字",
+            "witness_name": "王五（社区网格员）",
+            "witness_contact": "泫氏街道社区",
+            "recorded_by": phone_a.inspector_id,
+            "recorded_at": "2025-06-03T10:05:00+08:00",
+        },
+    )
+    assert phone_a.push(refusal).json["results"][0]["status"] == "applied"
+    assert phone_a.finalize(sync_id).status_code == 200
+
+    login_page(client, review.supervisor)
+    html = _html(client.get(f"/review/inspections/{review.world.inspection.id}"))
+    for text in (
+        "特殊情形",
+        "不配合检查，情节严重",
+        "负责人拒绝出示账簿",
+        "拒绝在检查记录上签字",
+        "王五（社区网格员）",
+    ):
+        assert text in html, text
+    assert "2025-06-03 08:55" in html and "35.79000, 112.92000 ±12m" in html  # the check-in
+    assert html.count('<span class="answer answer-none">未作答</span>') == 2
+    assert 'value="refused_cooperation" checked' in html  # the outcome preselects its category
+    assert html.count('<span class="badge valid">有效</span>') == 3  # two signatures and the refusal
