@@ -23,6 +23,7 @@ from server.followup.models import FollowUp
 from server.inspections.models import Inspection, InspectionVersion
 from server.inspections.services import inspections_visible_to
 from server.results.models import InspectionResult, InspectionResultCategory, ResultCategory
+from sync.records import OUTCOME_CODES
 
 CODE = re.compile(r"[a-z][a-z0-9_]{1,39}")
 # Fields an admin may edit; the code is fixed at creation (phones and exports refer to it).
@@ -114,8 +115,15 @@ def update_category(category: ResultCategory, data: Mapping[str, Any], actor: Us
     return category
 
 
+def is_field_outcome(category: ResultCategory) -> bool:
+    """The field app records these codes as special outcomes (003 第二十一条): always in use."""
+    return category.code in OUTCOME_CODES
+
+
 def delete_category(category: ResultCategory, actor: User) -> None:
     """Only a category nothing refers to; one in use is deactivated instead (``category_in_use``)."""
+    if is_field_outcome(category):
+        raise ApiError("category_in_use", detail=f"{category.code} is a special outcome of the field app")
     if category_usage([category.id]).get(category.id):
         raise ApiError("category_in_use", detail=category.code)
     record_event(

@@ -25,7 +25,7 @@ FLAGS = {
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
-    return {"FLAGS": FLAGS}
+    return {"FLAGS": FLAGS, "field_outcome": services.is_field_outcome}
 
 
 def _problem_message(exc: ApiError) -> str:

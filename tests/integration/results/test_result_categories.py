@@ -167,3 +167,14 @@ def test_admin_pages_are_for_admins(client: FlaskClient) -> None:
     assert client.get("/admin/result-categories").status_code == 302  # to the login page
     login_page(client, supervisor)
     assert client.get("/admin/result-categories").status_code == 403
+
+
+def test_field_outcome_categories_are_never_deleted(client: FlaskClient) -> None:
+    categories = seed_categories()
+    headers = factories.auth_header(_admin())
+    resp = client.delete(f"/api/v1/result-categories/{categories['no_contact'].id}", headers=headers)
+    assert resp.status_code == 409 and resp.json["code"] == "category_in_use"
+    assert (
+        client.delete(f"/api/v1/result-categories/{categories['corrected'].id}", headers=headers).status_code
+        == 204
+    )
