@@ -14,8 +14,8 @@ from server.results import services
 from server.results.models import ResultCategory
 from server.results.schemas import (
     ResultCategoryCreateSchema,
+    ResultCategoryEntrySchema,
     ResultCategoryQuerySchema,
-    ResultCategorySchema,
     ResultCategoryUpdateSchema,
 )
 
@@ -35,7 +35,7 @@ def _category(category_id: int) -> ResultCategory:
 class Categories(MethodView):
     @api_auth(*STAFF)
     @blp.arguments(ResultCategoryQuerySchema, location="query")
-    @blp.response(200, ResultCategorySchema(many=True))
+    @blp.response(200, ResultCategoryEntrySchema(many=True))
     def get(self, args: dict[str, Any]) -> list[ResultCategory]:
         """Every category in display order (``active`` filters)."""
         rows = services.list_categories()
@@ -45,7 +45,7 @@ class Categories(MethodView):
 
     @api_auth("admin")
     @blp.arguments(ResultCategoryCreateSchema)
-    @blp.response(201, ResultCategorySchema)
+    @blp.response(201, ResultCategoryEntrySchema)
     def post(self, data: dict[str, Any]) -> ResultCategory:
         """Add a category (its code is permanent)."""
         category = services.create_category(data, current_user())
@@ -56,13 +56,13 @@ class Categories(MethodView):
 @blp.route("/result-categories/<int:category_id>")
 class Category(MethodView):
     @api_auth(*STAFF)
-    @blp.response(200, ResultCategorySchema)
+    @blp.response(200, ResultCategoryEntrySchema)
     def get(self, category_id: int) -> ResultCategory:
         return _category(category_id)
 
     @api_auth("admin")
     @blp.arguments(ResultCategoryUpdateSchema)
-    @blp.response(200, ResultCategorySchema)
+    @blp.response(200, ResultCategoryEntrySchema)
     def patch(self, data: dict[str, Any], category_id: int) -> ResultCategory:
         """Edit name, English name, flags, position; ``active: false`` deactivates."""
         category = services.update_category(_category(category_id), data, current_user())

@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from server.results.models import WITHHOLD_STATUSES
 
 
-class ResultCategorySchema(Schema):
+class ResultCategoryEntrySchema(Schema):
     id = fields.Integer()
     code = fields.String()
     name = fields.String()
@@ -48,11 +48,11 @@ class ResultCategoryUpdateSchema(Schema):
     active = fields.Boolean()
 
 
-class InspectionResultSchema(Schema):
+class ReviewedResultSchema(Schema):
     id = fields.Integer()
     inspection_id = fields.Integer()
     version_id = fields.Integer(allow_none=True)
-    categories = fields.List(fields.Nested(ResultCategorySchema))
+    categories = fields.List(fields.Nested(ResultCategoryEntrySchema))
     summary = fields.String()
     publish = fields.Boolean()
     withhold_status = fields.String(metadata={"enum": list(WITHHOLD_STATUSES)})

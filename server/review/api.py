@@ -19,7 +19,7 @@ from server.i18n import today_local
 from server.inspections.models import Inspection
 from server.results import services as results
 from server.results.models import InspectionResult
-from server.results.schemas import InspectionResultSchema, WithholdingDecisionSchema, WithholdingQuerySchema
+from server.results.schemas import ReviewedResultSchema, WithholdingDecisionSchema, WithholdingQuerySchema
 from server.review import services
 from server.review.schemas import (
     ApproveInspectionSchema,
@@ -117,7 +117,7 @@ def return_(data: dict[str, Any], inspection_id: int) -> Any:
 @blp.route("/inspections/<int:inspection_id>/approve", methods=["POST"])
 @api_auth(*STAFF)
 @blp.arguments(ApproveInspectionSchema)
-@blp.response(200, InspectionResultSchema)
+@blp.response(200, ReviewedResultSchema)
 def approve(data: dict[str, Any], inspection_id: int) -> InspectionResult:
     """Approve the submitted version with its result; freezes the version and the categories."""
     inspection = _inspection(inspection_id)
@@ -136,7 +136,7 @@ def approve(data: dict[str, Any], inspection_id: int) -> InspectionResult:
 
 @blp.route("/inspections/<int:inspection_id>/result")
 @api_auth(*STAFF)
-@blp.response(200, InspectionResultSchema)
+@blp.response(200, ReviewedResultSchema)
 def result(inspection_id: int) -> InspectionResult:
     """The inspection's result (404 until it is approved)."""
     found = results.result_for(_inspection(inspection_id))
@@ -148,7 +148,7 @@ def result(inspection_id: int) -> InspectionResult:
 @blp.route("/inspections/<int:inspection_id>/result/withholding", methods=["POST"])
 @api_auth("leader")
 @blp.arguments(WithholdingDecisionSchema)
-@blp.response(200, InspectionResultSchema)
+@blp.response(200, ReviewedResultSchema)
 def decide_withholding(data: dict[str, Any], inspection_id: int) -> InspectionResult:
     """A leader approves (never published) or rejects (published) a request not to publish."""
     inspection = _inspection(inspection_id)
@@ -163,7 +163,7 @@ def decide_withholding(data: dict[str, Any], inspection_id: int) -> InspectionRe
 @blp.route("/withholdings")
 @api_auth(*STAFF)
 @blp.arguments(WithholdingQuerySchema, location="query")
-@blp.response(200, InspectionResultSchema(many=True))
+@blp.response(200, ReviewedResultSchema(many=True))
 @blp.paginate()
 def withholdings(args: dict[str, Any], pagination_parameters: PaginationParameters) -> list[InspectionResult]:
     """Results whose withholding is requested (default), approved or rejected, newest first."""
