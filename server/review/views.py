@@ -472,7 +472,9 @@ def withholdings() -> str:
     inspections = {
         i.id: i
         for i in db.session.scalars(
-            select(Inspection).where(Inspection.id.in_([r.inspection_id for r in pending + decided]))
+            select(Inspection)
+            .where(Inspection.id.in_([r.inspection_id for r in pending + decided]))
+            .options(selectinload(Inspection.target))
         )
     }
     people = _people(
