@@ -202,6 +202,10 @@ def test_withholding_page_and_decision(client: FlaskClient, submitted: Review) -
         ).status_code
         == 400
     )
+    unclear = client.post(
+        f"/review/inspections/{inspection_id}/withholding", data={"decision": "maybe", "csrf_token": csrf}
+    )
+    assert unclear.status_code == 302 and "请选择批准或驳回" in _html(client.get("/review/withholdings"))
     done = client.post(
         f"/review/inspections/{inspection_id}/withholding",
         data={"decision": "reject", "note": "应当公示", "next": "withholdings", "csrf_token": csrf},
