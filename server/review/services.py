@@ -64,7 +64,8 @@ def on_team(user: User, inspection: Inspection) -> bool:
 
 
 def can_review(user: User, inspection: Inspection) -> bool:
-    """Staff who may see it and were not on its team (nobody reviews their own inspection)."""
+    """Staff not on its team (nobody reviews their own inspection). Whether the user may see it at
+    all is the caller's check (``visible_inspection``: 404 otherwise)."""
     return user.has_role(*STAFF) and not on_team(user, inspection)
 
 
@@ -153,7 +154,7 @@ def version_diff(inspection: Inspection, version: InspectionVersion) -> VersionD
 
 
 def version_comments(version_ids: Sequence[int]) -> dict[int, list[ReviewComment]]:
-    """Review comments of each version, general comment rows first, then by checkpoint."""
+    """Review comments of each version in the order written (a return writes its general comment first)."""
     out: dict[int, list[ReviewComment]] = {vid: [] for vid in version_ids}
     if not version_ids:
         return out
@@ -183,7 +184,9 @@ def _guard(user: User, inspection: Inspection, number: int) -> InspectionVersion
     """The version a decision is about, if the inspection is waiting for review on exactly it."""
     if inspection.state == "archived":
         raise ApiError("inspection_archived")
-    if not can_review(user, inspection):
+    if not user.has_role(*STAFF):
+        raise ApiError("forbidden")
+    if on_team(user, inspection):
         raise ApiError("review_own_inspection")
     if inspection.state in FROZEN_STATES:
         raise ApiError("inspection_frozen", detail=f"the inspection is {inspection.state}")
