@@ -71,12 +71,12 @@ WITHHOLD_NAMES = {
     "rejected": "领导未批准不予公示，予以公示",
 }
 ROLE_NAMES = {"leader": "组长", "member": "组员", "expert": "专家"}
-SIGNER_ROLES = {"inspector": "执法人员", "representative": "被检查对象代表"}
+SIGNER_ROLES = {"inspector": "执法检查人员", "representative": "被检查对象代表"}
 KIND_NAMES = {"general": "一般检查事项", "key": "重点检查事项"}
 EVENT_NAMES = {
     "inspection.submitted": "提交检查记录",
-    "inspection.returned": "退回修改",
-    "inspection.approved": "审核通过",
+    "inspection.returned": "已退回修改",
+    "inspection.approved": "已审核通过",
     "inspection.published": "公示",
     "inspection.archived": "归档",
     "result.withholding_requested": "申请不予公示",

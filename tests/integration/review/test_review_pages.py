@@ -82,7 +82,7 @@ def test_inspection_page_shows_the_submission(client: FlaskClient, submitted: Re
     assert "2025-06-03 09:12" in html  # the device's capture time, shown in Asia/Shanghai
     # Signatures: short hash, full hash on hover/focus, valid for this version.
     assert version.content_hash[:12] + "…" in html and f'title="{version.content_hash}"' in html
-    assert html.count('<span class="badge valid">有效</span>') == 3
+    assert html.count('<span class="badge valid">签名有效</span>') == 3
     for sig in version.record["signatures"]:
         assert f"/review/blobs/{sig['png_sha256']}?rendition=thumb" in html
     # The review forms, with the category suggested by the answers preselected.
@@ -119,7 +119,7 @@ def test_return_by_page_needs_csrf_and_keeps_typed_text(client: FlaskClient, sub
     assert texts == {"请核实", "地址不一致"}
     html = _html(client.get(f"/review/inspections/{inspection_id}"))
     assert "退回意见" in html and "地址不一致" in html and 'id="return-form"' not in html
-    assert "退回修改" in html  # in the history
+    assert "已退回修改" in html  # in the history
     assert submitted.world.target.name in _html(client.get("/review?state=returned"))
 
 
@@ -159,7 +159,7 @@ def test_approve_by_page(client: FlaskClient, submitted: Review) -> None:
     assert ok.status_code == 302 and _state(submitted) == "approved"
     html = _html(client.get(f"/review/inspections/{inspection_id}"))
     assert "未按规定公示年度报告" in html and "予以公示" in html and 'id="approve-form"' not in html
-    assert "审核通过" in html  # the history
+    assert "已审核通过" in html  # the history
     approved_tab = _html(client.get("/review?state=approved"))
     assert submitted.world.target.name in approved_tab and "未按规定公示应当公示的信息" in approved_tab
     again = client.post(path, data={"version": "1", "categories": ["no_problem"], "csrf_token": csrf})
@@ -318,4 +318,4 @@ def test_special_outcome_refusal_and_checkins_are_shown(client: FlaskClient, rev
     assert "2025-06-03 08:55" in html and "35.79000, 112.92000 ±12m" in html  # the check-in
     assert html.count('<span class="answer answer-none">未作答</span>') == 2
     assert 'value="refused_cooperation" checked' in html  # the outcome preselects its category
-    assert html.count('<span class="badge valid">有效</span>') == 3  # two signatures and the refusal
+    assert html.count('<span class="badge valid">签名有效</span>') == 3  # two signatures and the refusal
