@@ -163,3 +163,47 @@ def test_review_paths_are_in_the_openapi_document(client: FlaskClient) -> None:
         "/api/v1/result-categories/{category_id}",
     ):
         assert path in paths, path
+
+
+def test_two_reviewers_at_once_exactly_one_wins(client: FlaskClient, submitted: Review) -> None:
+    """A return and an approval race on the same version: one succeeds, the other is refused (409)
+    and changes nothing — the compare-and-set on the inspection's state, on both databases."""
+    import threading
+
+    inspection_id = submitted.world.inspection.id
+    base = f"/api/v1/inspections/{inspection_id}"
+    headers = {
+        "approve": factories.auth_header(submitted.supervisor, device_id="desk-race-1"),
+        "return": factories.auth_header(submitted.leader, device_id="desk-race-2"),
+    }
+    bodies = {
+        "approve": {"version": 1, "categories": ["no_problem"]},
+        "return": {"version": 1, "comment": "同时退回"},
+    }
+    barrier = threading.Barrier(2)
+    statuses: dict[str, int] = {}
+    codes: dict[str, str] = {}
+
+    def act(kind: str) -> None:
+        # A plain client: each request pushes its own app context, so each thread has its own
+        # database session (the suite's client resets the test's session, which is not this thread's).
+        own = FlaskClient(client.application, client.application.response_class)
+        barrier.wait()
+        resp = own.post(f"{base}/{kind}", json=bodies[kind], headers=headers[kind])
+        statuses[kind] = resp.status_code
+        codes[kind] = resp.json.get("code", "")
+
+    threads = [threading.Thread(target=act, args=(kind,)) for kind in ("approve", "return")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(statuses.values()) == [200, 409], (statuses, codes)
+    winner = "approve" if statuses["approve"] == 200 else "return"
+    loser = "return" if winner == "approve" else "approve"
+    assert codes[loser] in ("inspection_frozen", "inspection_not_submitted")
+    db.session.expire_all()
+    inspection = db.session.get(Inspection, inspection_id)
+    assert inspection is not None
+    assert inspection.state == ("approved" if winner == "approve" else "returned")
+    assert [v.status for v in inspection.versions] == [inspection.state]
