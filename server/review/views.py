@@ -553,6 +553,8 @@ def blob(sha256: str) -> Response:
     if user.has_role(*STAFF) and found.uploaded_by_id != user.id and not _staff_may_see_blob(user, sha256):
         abort(404)
     path, content_type, etag = blob_file(found, rendition)
+    # blob_file may make the renditions on a file's first view (evidence services): keep them.
+    db.session.commit()
     resp = send_file(path, mimetype=content_type, etag=etag, conditional=True, max_age=None)
     resp.headers["Cache-Control"] = CACHE_CONTROL
     return resp
