@@ -69,6 +69,10 @@ def _register_blueprints(app: Flask, api: Any) -> None:
     from server.planning import views as planning_views
     from server.publication import api as publication_api
     from server.publication import views as publication_views
+    from server.results import api as results_api
+    from server.results import views as results_views
+    from server.review import api as review_api
+    from server.review import views as review_views
     from server.web import views as web_views
 
     for bp in (
@@ -80,6 +84,8 @@ def _register_blueprints(app: Flask, api: Any) -> None:
         publication_views.bp,
         followup_views.bp,
         inspection_record_views.bp,
+        review_views.bp,
+        results_views.bp,
     ):
         app.register_blueprint(bp)
     for blp in (
@@ -92,6 +98,8 @@ def _register_blueprints(app: Flask, api: Any) -> None:
         sync_api.blp,
         publication_api.blp,
         followup_api.blp,
+        review_api.blp,
+        results_api.blp,
     ):
         api.register_blueprint(blp)
         # The API authenticates with bearer tokens, never cookies, so CSRF does not apply to it.

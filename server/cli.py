@@ -11,7 +11,8 @@ def register_cli(app: Flask) -> None:
     from server.draws.cli import cli as draws_cli
     from server.planning.cli import cli as planning_cli
     from server.publication.cli import cli as publication_cli
+    from server.review.cli import cli as review_cli
 
-    for group in (directory_cli, planning_cli, draws_cli, publication_cli):
+    for group in (directory_cli, planning_cli, draws_cli, review_cli, publication_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)

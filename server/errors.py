@@ -144,6 +144,48 @@ CATALOGUE: dict[str, ProblemType] = {
     "follow_up_step_missing": ProblemType(
         409, "尚缺必要的处置步骤，不能完结", "A step this follow-up needs before closing is missing"
     ),
+    # Review: only a submitted inspection (待审核) can be returned or approved.
+    "inspection_not_submitted": ProblemType(
+        409, "该检查不在待审核状态", "The inspection is not awaiting review"
+    ),
+    # Approval froze the version and its result; only the withholding decision may follow.
+    "inspection_frozen": ProblemType(
+        409, "检查结果已审核通过并冻结，不能再退回或修改", "The approved result is frozen"
+    ),
+    # The decision names a version that is not the latest submitted one (someone acted first).
+    "review_version_stale": ProblemType(
+        409, "审核的版本不是最新提交的版本，请刷新后重试", "The version reviewed is not the latest submission"
+    ),
+    # A reviewer may not review an inspection they are on the team of.
+    "review_own_inspection": ProblemType(
+        403, "不能审核本人参与的检查", "You may not review an inspection you took part in"
+    ),
+    # A return needs a general comment or at least one comment on a checkpoint.
+    "review_comment_required": ProblemType(
+        422, "退回须填写总体意见或至少一条检查项意见", "A return needs a comment"
+    ),
+    # Approval needs at least one active result category.
+    "result_category_required": ProblemType(
+        422, "请至少选择一个结果类别", "Choose at least one result category"
+    ),
+    # An unknown or deactivated result category was chosen.
+    "result_category_invalid": ProblemType(
+        422, "结果类别不存在或已停用", "Unknown or deactivated result category"
+    ),
+    # A result marked not for publication needs the reason the leader decides on (003 第二十条(三)).
+    "withhold_reason_required": ProblemType(422, "不予公示须填写理由", "Withholding a result needs a reason"),
+    # The withholding decision is only for a result whose withholding was requested and not decided.
+    "withhold_not_requested": ProblemType(
+        409, "该结果没有待审批的不公示申请", "No withholding request is pending for this result"
+    ),
+    # Four eyes: the leader who decides is not the person who asked to withhold.
+    "withhold_own_request": ProblemType(
+        403, "不能审批本人提出的不公示申请", "You may not decide your own withholding request"
+    ),
+    # A result category that any result or follow-up uses is deactivated, never deleted.
+    "category_in_use": ProblemType(
+        409, "该结果类别已被使用，只能停用，不能删除", "The category is in use; deactivate it instead"
+    ),
 }
 
 

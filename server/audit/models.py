@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, utcnow
@@ -13,6 +13,9 @@ from server.db import Base, utcnow
 
 class AuditEvent(Base):
     __tablename__ = "audit_event"
+    # An object's history (an inspection's page lists its submissions, returns, approvals and
+    # withholding decisions) reads by object, not by seq.
+    __table_args__ = (Index("ix_audit_event_object_type_object_id", "object_type", "object_id"),)
 
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

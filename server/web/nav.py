@@ -20,8 +20,11 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("directory.imports", "批量导入", ("admin",)),
     ("planning.plans", "年度计划", STAFF),
     ("draws.draw_list", "抽取", STAFF),
+    ("review.queue", "结果审核", STAFF),
+    ("review.withholdings", "不予公示审批", ("leader",)),
     ("publication.staff_pending", "结果公示", STAFF),
     ("followup.ledger", "后续处置", STAFF),
+    ("results.categories", "结果类别", ("admin",)),
     ("accounts.users", "用户管理", ("admin",)),
     ("web.pwa_index", "现场检查", ("inspector",)),
 )

@@ -1,9 +1,13 @@
-"""Approved inspections with results, for tests of publication and follow-up.
+"""Result categories and approved inspections for tests.
 
-The review services (approve with a result) are written in parallel, so ``approve`` sets what their
-``approve_inspection`` sets, directly on the models: the latest version approved, the inspection
-``approved`` with ``approved_at``, an ``InspectionResult`` on that version with its categories. An
-inspection without a version (one never driven through the phones) gets a small frozen version.
+Tests empty every table after each test, seeded reference data included, so tests that need the
+categories put them back with ``seed_categories()``. The list is read from the migration itself, so
+the tests always use what a real database holds.
+
+``approve`` leaves what the review's ``approve_inspection`` leaves, set directly on the models (for
+tests of publication and follow-up that are not about review): the latest version approved, the
+inspection ``approved`` with ``approved_at``, an ``InspectionResult`` on that version with its
+categories. An inspection without a version (one never driven through the phones) gets a small one.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib.util
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,40 +26,47 @@ from server.inspections.models import Inspection, InspectionVersion
 from server.results.models import InspectionResult, InspectionResultCategory, ResultCategory
 
 APPROVED_AT = dt.datetime(2025, 6, 5, 2, 0)  # naive UTC: 10:00 on Thursday 2025-06-05 in Shanghai
+MIGRATION = (
+    Path(__file__).resolve().parents[2] / "migrations" / "versions" / "20261129_b7d2f5a9c463_results.py"
+)
 
 
-def _seeded_categories() -> list[tuple[str, str, str, bool, bool, bool]]:
-    """The migration's seed list: the one source of the categories the tests use."""
-    path = next(Path(__file__).resolve().parents[2].glob("migrations/versions/*_b7d2f5a9c463_results.py"))
-    spec = importlib.util.spec_from_file_location("results_migration", path)
+@cache
+def seeded_rows() -> tuple[tuple[Any, ...], ...]:
+    spec = importlib.util.spec_from_file_location("results_migration", MIGRATION)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return list(module.CATEGORIES)
+    return tuple(module.CATEGORIES)
 
 
-def ensure_categories() -> None:
-    """Tests empty every table after each test, seeded reference data too: put the seed back."""
-    if db.session.scalar(select(ResultCategory.id).limit(1)) is not None:
-        return
-    for n, (code, name, name_en, problem, follow, ends) in enumerate(_seeded_categories()):
-        db.session.add(
-            ResultCategory(
-                code=code,
-                name=name,
-                name_en=name_en,
-                is_problem=problem,
-                needs_follow_up=follow,
-                ends_without_inspection=ends,
-                position=(n + 1) * 10,
-                active=True,
-            )
+def seed_categories() -> dict[str, ResultCategory]:
+    """The seeded categories (inserted as the migration does unless present), by code, committed.
+
+    The first test on a fresh database still has the migration's rows; later tests start empty.
+    """
+    present = {c.code: c for c in db.session.scalars(select(ResultCategory))}
+    rows = [
+        ResultCategory(
+            code=code,
+            name=name,
+            name_en=name_en,
+            is_problem=problem,
+            needs_follow_up=follow,
+            ends_without_inspection=ends,
+            position=(n + 1) * 10,
+            active=True,
         )
+        for n, (code, name, name_en, problem, follow, ends) in enumerate(seeded_rows())
+        if code not in present
+    ]
+    db.session.add_all(rows)
     db.session.commit()
+    return {**present, **{c.code: c for c in rows}}
 
 
 def category(code: str) -> ResultCategory:
-    ensure_categories()
+    seed_categories()
     return db.session.scalars(select(ResultCategory).where(ResultCategory.code == code)).one()
 
 
