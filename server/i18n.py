@@ -3,6 +3,11 @@
 Source strings are the Chinese text itself; ``translations/en/<area>.json`` map each to English. The
 locale comes from the ``lang`` cookie (set by the language switch), then the user's saved choice,
 then the default (zh_CN). A test checks that every string the templates translate has an entry.
+
+One Chinese word can want different English in different places (有效 is a "valid" signature but an
+"active" draw; 结果 is a checklist "answer" in the record but a "result" in review), so each area's
+file is looked up first for the pages of its blueprint (``directory`` reads ``directory.json`` and
+``directory_import.json``), then every file merged.
 """
 
 from __future__ import annotations
@@ -21,10 +26,25 @@ _DIR = Path(__file__).parent / "translations"
 
 @cache
 def _catalogue(locale: str) -> dict[str, str]:
-    """All of ``translations/<locale>/*.json`` merged: one file per area keeps edits apart."""
+    """All of ``translations/<locale>/*.json`` merged, ``common.json`` last so the shared vocabulary
+    wins where areas differ (an area's own word is found first on its own pages anyway)."""
+    data: dict[str, str] = {}
+    for path in sorted((_DIR / locale).glob("*.json"), key=lambda p: (p.stem == "common", p.stem)):
+        data.update(json.loads(path.read_text("utf-8")))
+    return data
+
+
+# Blueprints whose translation file is not named after them.
+_AREA_FILES = {"inspection_records": ("records",)}
+
+
+@cache
+def _area_catalogue(locale: str, area: str) -> dict[str, str]:
+    stems = _AREA_FILES.get(area, (area,))
     data: dict[str, str] = {}
     for path in sorted((_DIR / locale).glob("*.json")):
-        data.update(json.loads(path.read_text("utf-8")))
+        if any(path.stem == stem or path.stem.startswith(f"{stem}_") for stem in stems):
+            data.update(json.loads(path.read_text("utf-8")))
     return data
 
 
@@ -46,7 +66,9 @@ def current_locale() -> str:
 def translate(text: str, **kwargs: object) -> str:
     """Translate a Chinese source string into the request's locale, then format it."""
     if current_locale() == "en":
-        text = _catalogue("en").get(text, text)
+        area = request.blueprint if has_request_context() else None
+        found = _area_catalogue("en", area).get(text) if area else None
+        text = found if found is not None else _catalogue("en").get(text, text)
     return text.format(**kwargs) if kwargs else text
 
 
