@@ -65,6 +65,11 @@ def test_inspection_page_shows_the_submission(client: FlaskClient, submitted: Re
     page = client.get(f"/review/inspections/{inspection.id}")
     assert page.status_code == 200
     html = _html(page)
+    title = html[html.index("<title>") : html.index("</title>")]
+    assert "<script" not in title and inspection.target.name in title
+    assert html.index("// Keyboard for the photo viewer") > html.index(
+        "</main>"
+    )  # the page's script after its content
     for text in (
         "年度报告是否按时公示",
         "公示的住所与实际是否一致",
