@@ -18,6 +18,9 @@ def create_app(config: type[Config] | None = None, overrides: dict[str, Any] | N
     app = Flask(__name__, static_folder="static", template_folder="templates")
     app.config.from_object(config or Config)
     app.config.update(overrides or {})
+    from server.config import check_config
+
+    check_config(app.config)
     app.config["VAR_DIR"] = Path(app.config["VAR_DIR"])
     app.config["BLOB_DIR"] = Path(app.config["BLOB_DIR"])
     app.config["VAR_DIR"].mkdir(parents=True, exist_ok=True)
@@ -54,6 +57,7 @@ def _migrations_dir() -> str:
 def _register_blueprints(app: Flask, api: Any) -> None:
     from server.accounts import api as accounts_api
     from server.accounts import views as accounts_views
+    from server.deadlines import views as deadlines_views
     from server.directory import api as directory_api
     from server.directory import views as directory_views
     from server.draws import api as draws_api
@@ -62,11 +66,20 @@ def _register_blueprints(app: Flask, api: Any) -> None:
     from server.extensions import csrf
     from server.fieldsync import api as sync_api
     from server.inspections import api as inspections_api
+    from server.notifications import views as notifications_views
     from server.planning import api as planning_api
     from server.planning import views as planning_views
     from server.web import views as web_views
 
-    for bp in (accounts_views.bp, web_views.bp, directory_views.bp, planning_views.bp, draws_views.bp):
+    for bp in (
+        accounts_views.bp,
+        web_views.bp,
+        directory_views.bp,
+        planning_views.bp,
+        draws_views.bp,
+        deadlines_views.bp,
+        notifications_views.bp,
+    ):
         app.register_blueprint(bp)
     for blp in (
         accounts_api.blp,

@@ -116,6 +116,19 @@ CATALOGUE: dict[str, ProblemType] = {
     "inspection_locked": ProblemType(
         409, "检查已提交或已审核，不能修改", "The inspection takes no changes now"
     ),
+    # Archived inspections (003 第二十五条) are read-only: no service changes them, their result or
+    # follow-ups.
+    "inspection_archived": ProblemType(
+        409, "检查已归档，不能修改", "The inspection is archived and read-only"
+    ),
+    # Working-day calendar: the date's year is neither in the holiday package nor declared by an admin.
+    "calendar_year_unknown": ProblemType(
+        422, "工作日历未覆盖该年份，请先维护节假日", "The working-day calendar does not cover that year"
+    ),
+    # One override per day; remove the existing one first.
+    "calendar_override_exists": ProblemType(
+        409, "该日期已有工作日历调整", "That day already has a calendar override"
+    ),
 }
 
 

@@ -2,6 +2,7 @@
 
 from server.accounts.models import ApiToken, DepartmentGrant, User, UserRole
 from server.audit.models import AuditEvent
+from server.deadlines.models import CalendarOverride, CalendarYear
 from server.directory.models import (
     Checkpoint,
     Conflict,
@@ -18,6 +19,7 @@ from server.evidence.models import Blob, BlobRef
 from server.fieldsync.models import SyncChange, SyncCounter, SyncRecord
 from server.followup.models import FollowUp, FollowUpEvent
 from server.inspections.models import Inspection, InspectionTask, InspectionVersion, TeamMember
+from server.notifications.models import Notification
 from server.planning.models import Plan, Task, TaskCooperation, TaskItem
 from server.results.models import InspectionResult, InspectionResultCategory, ResultCategory
 from server.review.models import ReviewComment
@@ -27,6 +29,8 @@ __all__ = [
     "AuditEvent",
     "Blob",
     "BlobRef",
+    "CalendarOverride",
+    "CalendarYear",
     "Checkpoint",
     "Conflict",
     "Department",
@@ -44,6 +48,7 @@ __all__ = [
     "InspectionVersion",
     "Inspector",
     "Item",
+    "Notification",
     "Plan",
     "Replacement",
     "ResultCategory",

@@ -21,6 +21,7 @@ from server.accounts.models import ApiToken, User
 from server.accounts.services import authenticate, issue_token
 from server.audit.services import record_event
 from server.db import utcnow
+from server.deadlines.services import set_result_deadline
 from server.directory.models import Inspector
 from server.errors import ApiError
 from server.evidence.models import Blob, BlobRef
@@ -283,7 +284,9 @@ def finalize_inspection(user: User, token: ApiToken, sync_id: str) -> dict[str, 
         inspection.state = "submitted"
         inspection.submitted_at = utcnow()
         if inspection.checked_on is None:
+            # The end of the check: the result deadline (20 working days) counts from here.
             inspection.checked_on = today_local()
+            set_result_deadline(inspection)
         db.session.flush()
         refresh_records(store, [inspection])
         record_event(
@@ -291,7 +294,12 @@ def finalize_inspection(user: User, token: ApiToken, sync_id: str) -> dict[str, 
             "inspection",
             inspection.id,
             actor_id=user.id,
-            details={"version": version.number, "content_hash": signed, "device_id": token.device_id},
+            details={
+                "version": version.number,
+                "content_hash": signed,
+                "device_id": token.device_id,
+                "result_due_on": inspection.result_due_on.isoformat() if inspection.result_due_on else None,
+            },
         )
     return {"content_hash": signed}
 

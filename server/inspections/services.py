@@ -7,6 +7,7 @@ from sqlalchemy import Select, or_, select
 from server.accounts.models import User
 from server.accounts.services import visible_department_ids
 from server.directory.models import Inspector
+from server.errors import ApiError
 from server.inspections.models import Inspection, InspectionTask, TeamMember
 from server.planning.models import Task
 
@@ -52,3 +53,11 @@ def my_assignments(user: User) -> Select[Inspection]:
         )
         .order_by(Inspection.window_end, Inspection.id)
     )
+
+
+def ensure_not_archived(inspection: Inspection) -> None:
+    """Refuse any change to an archived inspection (003 第二十五条: archive material is never
+    modified, added to or removed from). Every service that changes an inspection, its versions,
+    result or follow-ups calls this first."""
+    if inspection.state == "archived":
+        raise ApiError("inspection_archived", detail=f"inspection {inspection.id} was archived")

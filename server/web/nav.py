@@ -20,7 +20,9 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("directory.imports", "批量导入", ("admin",)),
     ("planning.plans", "年度计划", STAFF),
     ("draws.draw_list", "抽取", STAFF),
+    ("deadlines.deadlines", "期限跟踪", STAFF),
     ("accounts.users", "用户管理", ("admin",)),
+    ("deadlines.calendar", "工作日历", ("admin",)),
     ("web.pwa_index", "现场检查", ("inspector",)),
 )
 
