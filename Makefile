@@ -26,7 +26,7 @@ demo: migrate ## Load demo data (a county, the 高平市 2025 plan, a finished d
 	$(BIN)/flask demo --if-empty
 
 run: demo ## Set up, load demo data the first time and serve on http://127.0.0.1:5000
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	SPOTCHECK_SCHEDULER_ENABLED=$${SPOTCHECK_SCHEDULER_ENABLED:-1} $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: venv ## Run the whole suite (SQLite and PostgreSQL 15)
 	$(BIN)/python -m pytest

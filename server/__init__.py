@@ -47,6 +47,11 @@ def create_app(config: type[Config] | None = None, overrides: dict[str, Any] | N
     from server.cli import register_cli
 
     register_cli(app)
+    if app.config["SCHEDULER_ENABLED"]:
+        # Every enabled process stands by; a database lock lets exactly one run the jobs.
+        from server.scheduler.runner import start_in_background
+
+        start_in_background(app)
     return app
 
 
@@ -69,6 +74,7 @@ def _register_blueprints(app: Flask, api: Any) -> None:
     from server.notifications import views as notifications_views
     from server.planning import api as planning_api
     from server.planning import views as planning_views
+    from server.scheduler import views as jobs_views
     from server.web import views as web_views
 
     for bp in (
@@ -79,6 +85,7 @@ def _register_blueprints(app: Flask, api: Any) -> None:
         draws_views.bp,
         deadlines_views.bp,
         notifications_views.bp,
+        jobs_views.bp,
     ):
         app.register_blueprint(bp)
     for blp in (

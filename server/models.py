@@ -23,6 +23,7 @@ from server.notifications.models import Notification
 from server.planning.models import Plan, Task, TaskCooperation, TaskItem
 from server.results.models import InspectionResult, InspectionResultCategory, ResultCategory
 from server.review.models import ReviewComment
+from server.scheduler.models import JobRun, SchedulerLease
 
 __all__ = [
     "ApiToken",
@@ -48,11 +49,13 @@ __all__ = [
     "InspectionVersion",
     "Inspector",
     "Item",
+    "JobRun",
     "Notification",
     "Plan",
     "Replacement",
     "ResultCategory",
     "ReviewComment",
+    "SchedulerLease",
     "SyncChange",
     "SyncCounter",
     "SyncRecord",

@@ -23,6 +23,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("deadlines.deadlines", "期限跟踪", STAFF),
     ("accounts.users", "用户管理", ("admin",)),
     ("deadlines.calendar", "工作日历", ("admin",)),
+    ("jobs.jobs", "定时任务", ("admin",)),
     ("web.pwa_index", "现场检查", ("inspector",)),
 )
 

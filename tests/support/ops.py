@@ -155,3 +155,15 @@ def follow_up(inspection: Inspection, *, closed: bool = False, kind: str = "corr
 def utc(local: str) -> dt.datetime:
     """A naive-UTC instant from an Asia/Shanghai wall-clock time, e.g. ``utc("2025-10-31 09:00")``."""
     return dt.datetime.fromisoformat(local) - dt.timedelta(hours=8)
+
+
+# -- job bodies for the job-runner tests (a job names its body as "module:function") -----------------
+
+
+def job_writes_then_fails(now: dt.datetime) -> dict[str, Any]:
+    """Changes something, then fails: the run must leave nothing behind."""
+    from server.deadlines.models import CalendarYear
+
+    db.session.add(CalendarYear(year=2099, note="written by a failing job"))
+    db.session.flush()
+    raise RuntimeError(f"boom at {now.isoformat()}")
