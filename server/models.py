@@ -1,7 +1,7 @@
 """Imports every model module so the metadata (and Alembic) sees every table."""
 
 from server.accounts.models import ApiToken, DepartmentGrant, User, UserRole
-from server.audit.models import AuditEvent
+from server.audit.models import AuditCheckpoint, AuditEvent
 from server.deadlines.models import CalendarOverride, CalendarYear
 from server.directory.models import (
     Checkpoint,
@@ -27,6 +27,7 @@ from server.scheduler.models import JobRun, SchedulerLease
 
 __all__ = [
     "ApiToken",
+    "AuditCheckpoint",
     "AuditEvent",
     "Blob",
     "BlobRef",

@@ -24,6 +24,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("accounts.users", "用户管理", ("admin",)),
     ("deadlines.calendar", "工作日历", ("admin",)),
     ("jobs.jobs", "定时任务", ("admin",)),
+    ("audit.audit_log", "审计日志", ("admin",)),
     ("web.pwa_index", "现场检查", ("inspector",)),
 )
 
