@@ -62,6 +62,7 @@ def _migrations_dir() -> str:
 def _register_blueprints(app: Flask, api: Any) -> None:
     from server.accounts import api as accounts_api
     from server.accounts import views as accounts_views
+    from server.archive import views as archive_views
     from server.audit import views as audit_views
     from server.deadlines import views as deadlines_views
     from server.directory import api as directory_api
@@ -88,6 +89,7 @@ def _register_blueprints(app: Flask, api: Any) -> None:
         notifications_views.bp,
         jobs_views.bp,
         audit_views.bp,
+        archive_views.bp,
     ):
         app.register_blueprint(bp)
     for blp in (

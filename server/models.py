@@ -1,6 +1,7 @@
 """Imports every model module so the metadata (and Alembic) sees every table."""
 
 from server.accounts.models import ApiToken, DepartmentGrant, User, UserRole
+from server.archive.models import ArchiveRecord
 from server.audit.models import AuditCheckpoint, AuditEvent
 from server.deadlines.models import CalendarOverride, CalendarYear
 from server.directory.models import (
@@ -27,6 +28,7 @@ from server.scheduler.models import JobRun, SchedulerLease
 
 __all__ = [
     "ApiToken",
+    "ArchiveRecord",
     "AuditCheckpoint",
     "AuditEvent",
     "Blob",

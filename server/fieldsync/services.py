@@ -135,7 +135,11 @@ def memberships(user: User, states: Sequence[str] = VISIBLE_STATES) -> list[Memb
 
 
 def access_for(user: User) -> Access:
-    members = [m for m in memberships(user) if m.inspection.sync_id is not None]
+    # Archived inspections count too, so a phone's late write to one is refused as locked
+    # (sync_inspection_locked: archived material is read-only), not as someone else's.
+    members = [
+        m for m in memberships(user, (*VISIBLE_STATES, "archived")) if m.inspection.sync_id is not None
+    ]
     return Access(
         inspections=frozenset(str(m.inspection.sync_id) for m in members),
         leads=frozenset(str(m.inspection.sync_id) for m in members if m.role == "leader"),
