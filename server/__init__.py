@@ -76,6 +76,7 @@ def _register_blueprints(app: Flask, api: Any) -> None:
     from server.notifications import views as notifications_views
     from server.planning import api as planning_api
     from server.planning import views as planning_views
+    from server.reports import views as reports_views
     from server.scheduler import views as jobs_views
     from server.web import views as web_views
 
@@ -90,6 +91,7 @@ def _register_blueprints(app: Flask, api: Any) -> None:
         jobs_views.bp,
         audit_views.bp,
         archive_views.bp,
+        reports_views.bp,
     ):
         app.register_blueprint(bp)
     for blp in (

@@ -225,11 +225,17 @@ def approved_on(inspection: Inspection) -> dt.date | None:
 
 def is_late(inspection: Inspection, today: dt.date) -> bool:
     """视为未完成: approved after the due date, or not approved and the due date has passed."""
-    due = inspection.result_due_on
-    if due is None or inspection.state == "cancelled":
+    if inspection.state == "cancelled":
         return False
-    done = approved_on(inspection)
-    return done > due if done is not None else today > due
+    return result_late(inspection.result_due_on, inspection.approved_at, today)
+
+
+def result_late(due: dt.date | None, approved_at: dt.datetime | None, today: dt.date) -> bool:
+    """The one rule for lateness: the local date of approval, or today if not approved, after ``due``."""
+    if due is None:
+        return False
+    local = to_local(approved_at)
+    return local.date() > due if local is not None else today > due
 
 
 def _pending_deadlines() -> Select[Inspection]:

@@ -22,6 +22,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("draws.draw_list", "抽取", STAFF),
     ("deadlines.deadlines", "期限跟踪", STAFF),
     ("archive.archive_list", "检查档案", STAFF),
+    ("reports.kpi", "工作指标", STAFF),
     ("accounts.users", "用户管理", ("admin",)),
     ("deadlines.calendar", "工作日历", ("admin",)),
     ("jobs.jobs", "定时任务", ("admin",)),
