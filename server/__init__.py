@@ -64,6 +64,7 @@ def _register_blueprints(app: Flask, api: Any) -> None:
     from server.accounts import views as accounts_views
     from server.archive import views as archive_views
     from server.audit import views as audit_views
+    from server.deadlines import api as calendar_api
     from server.deadlines import views as deadlines_views
     from server.directory import api as directory_api
     from server.directory import views as directory_views
@@ -73,9 +74,11 @@ def _register_blueprints(app: Flask, api: Any) -> None:
     from server.extensions import csrf
     from server.fieldsync import api as sync_api
     from server.inspections import api as inspections_api
+    from server.notifications import api as notifications_api
     from server.notifications import views as notifications_views
     from server.planning import api as planning_api
     from server.planning import views as planning_views
+    from server.reports import api as reports_api
     from server.reports import views as reports_views
     from server.scheduler import views as jobs_views
     from server.web import views as web_views
@@ -102,6 +105,9 @@ def _register_blueprints(app: Flask, api: Any) -> None:
         inspections_api.blp,
         evidence_api.blp,
         sync_api.blp,
+        calendar_api.blp,
+        notifications_api.blp,
+        reports_api.blp,
     ):
         api.register_blueprint(blp)
         # The API authenticates with bearer tokens, never cookies, so CSRF does not apply to it.
