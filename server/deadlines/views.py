@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -46,8 +46,12 @@ def working_days_left(inspection: Any) -> int | None:
     """Working days from today to the inspection's due date (None when unknown); for templates."""
     if inspection.result_due_on is None:
         return None
+    # One calendar per request: a list of inspections must not load the overrides once per row.
+    calendar = g.get("working_calendar")
+    if calendar is None:
+        calendar = g.working_calendar = services.working_calendar()
     try:
-        return services.working_days_between(today_local(), inspection.result_due_on)
+        return services.working_days_between(today_local(), inspection.result_due_on, calendar)
     except ApiError:
         return None
 

@@ -1,4 +1,5 @@
-"""Who may see which inspection: the object-level rule every inspection endpoint applies."""
+"""Who may see which inspection (the object-level rule every inspection endpoint applies), and the
+read-only guard of archived inspections."""
 
 from __future__ import annotations
 
