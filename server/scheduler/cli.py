@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import signal
 import threading
 
 import click
@@ -65,6 +66,9 @@ def run_command() -> None:
     coordinator = coordinator_for(app)
     stop = threading.Event()
     click.echo(f"scheduler {coordinator.lock.holder}: standing by for the lock")
+    # A service manager stops us with SIGTERM: finish the tick, stop the jobs, release the lock
+    # so a standby takes over at once instead of after the lease expires.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
     try:
         run_loop(coordinator, stop, heartbeat_seconds(app))
     except KeyboardInterrupt:
