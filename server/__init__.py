@@ -73,11 +73,16 @@ def _register_blueprints(app: Flask, api: Any) -> None:
     from server.evidence import api as evidence_api
     from server.extensions import csrf
     from server.fieldsync import api as sync_api
+    from server.followup import api as followup_api
+    from server.followup import views as followup_views
     from server.inspections import api as inspections_api
+    from server.inspections import record_views as inspection_record_views
     from server.notifications import api as notifications_api
     from server.notifications import views as notifications_views
     from server.planning import api as planning_api
     from server.planning import views as planning_views
+    from server.publication import api as publication_api
+    from server.publication import views as publication_views
     from server.reports import api as reports_api
     from server.reports import views as reports_views
     from server.scheduler import views as jobs_views
@@ -89,6 +94,9 @@ def _register_blueprints(app: Flask, api: Any) -> None:
         directory_views.bp,
         planning_views.bp,
         draws_views.bp,
+        publication_views.bp,
+        followup_views.bp,
+        inspection_record_views.bp,
         deadlines_views.bp,
         notifications_views.bp,
         jobs_views.bp,
@@ -105,6 +113,8 @@ def _register_blueprints(app: Flask, api: Any) -> None:
         inspections_api.blp,
         evidence_api.blp,
         sync_api.blp,
+        publication_api.blp,
+        followup_api.blp,
         calendar_api.blp,
         notifications_api.blp,
         reports_api.blp,

@@ -13,8 +13,18 @@ def register_cli(app: Flask) -> None:
     from server.draws.cli import cli as draws_cli
     from server.evidence.cli import cli as evidence_cli
     from server.planning.cli import cli as planning_cli
+    from server.publication.cli import cli as publication_cli
     from server.scheduler.cli import cli as jobs_cli
 
-    for group in (directory_cli, planning_cli, draws_cli, jobs_cli, audit_cli, archive_cli, evidence_cli):
+    for group in (
+        directory_cli,
+        planning_cli,
+        draws_cli,
+        publication_cli,
+        jobs_cli,
+        audit_cli,
+        archive_cli,
+        evidence_cli,
+    ):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)

@@ -33,6 +33,8 @@ class Config:
     MAX_CONTENT_LENGTH = int(_env("MAX_UPLOAD_BYTES", str(64 * 1024 * 1024)))
     # One evidence file (photo, signature image): a 48 MP phone photo is ~15 MB, so 25 MiB is ample.
     EVIDENCE_MAX_BYTES = int(_env("EVIDENCE_MAX_BYTES", str(25 * 1024 * 1024)))
+    # The built field app (``node pwa/build.mjs``; ``make run`` builds it) served at /app/.
+    PWA_DIR = Path(_env("PWA_DIR", str(BASE_DIR / "pwa" / "dist")))
     WTF_CSRF_TIME_LIMIT = None  # tie the token to the session, not the clock
 
     TIMEZONE = "Asia/Shanghai"
@@ -50,6 +52,9 @@ class Config:
     # Draw defaults (DOMAIN.md §3); a task may override each.
     DRAW_MIN_ONE = True
     IMPORT_MAX_ROWS = 2_000_000
+    # Rows of one XLSX export of published results (a spreadsheet holds about a million; the CSV
+    # export streams and has no cap).
+    PUBLICATION_EXPORT_MAX_ROWS = int(_env("PUBLICATION_EXPORT_MAX_ROWS", "100000"))
 
     # Result deadlines (DOMAIN.md §5): working days after the anchor, check_end (003 第二十条(三))
     # or task_end (002 §五); reminders this many working days before the due date.

@@ -31,6 +31,8 @@ CATALOGUE: dict[str, ProblemType] = {
     "payload_too_large": ProblemType(413, "上传内容超过大小限制", "The upload exceeds the size limit"),
     "conflict": ProblemType(409, "与当前数据冲突", "Conflicts with the current state"),
     "internal_error": ProblemType(500, "服务器内部错误", "Internal server error"),
+    # The field app's files (pwa/dist) were not built on this server: run `make pwa`.
+    "pwa_not_built": ProblemType(503, "现场检查应用尚未构建", "The field app has not been built"),
     # Authentication and authorization.
     "auth_required": ProblemType(401, "需要登录", "Authentication required"),
     "invalid_credentials": ProblemType(401, "用户名或密码错误", "Wrong username or password"),
@@ -116,10 +118,31 @@ CATALOGUE: dict[str, ProblemType] = {
     "inspection_locked": ProblemType(
         409, "检查已提交或已审核，不能修改", "The inspection takes no changes now"
     ),
-    # Archived inspections (003 第二十五条) are read-only: no service changes them, their result or
-    # follow-ups.
+    # Archived inspections are read-only (003 第二十五条): every service that changes one refuses it.
     "inspection_archived": ProblemType(
         409, "检查已归档，不能修改", "The inspection is archived and read-only"
+    ),
+    # Publication and follow-up need an approved result (the review's approval comes first).
+    "inspection_not_approved": ProblemType(
+        409, "检查结果尚未审核通过", "The inspection's result is not approved yet"
+    ),
+    # Only an approved result that a leader did not withhold is published; detail names which are not.
+    "result_not_publishable": ProblemType(
+        409, "结果未审核通过或已批准不予公示，不能公示", "The result cannot be published"
+    ),
+    # An XLSX export is capped (PUBLICATION_EXPORT_MAX_ROWS); the CSV export streams without a cap.
+    "export_too_large": ProblemType(
+        422, "导出的记录过多，请按任务或部门筛选后再导出", "Too many rows to export; filter first"
+    ),
+    # One open disposition per problem at a time: close it (e.g. after a failed re-check) first.
+    "follow_up_open_exists": ProblemType(
+        409, "该问题已有未完结的后续处置", "This problem already has an open follow-up"
+    ),
+    # Steps and closing are for open follow-ups only; a closed one stays as it was closed.
+    "follow_up_closed": ProblemType(409, "后续处置已完结，不能修改", "The follow-up is closed"),
+    # Closing needs the step its kind requires (a re-check after a correction, feedback after a transfer).
+    "follow_up_step_missing": ProblemType(
+        409, "尚缺必要的处置步骤，不能完结", "A step this follow-up needs before closing is missing"
     ),
     # Working-day calendar: the date's year is neither in the holiday package nor declared by an admin.
     "calendar_year_unknown": ProblemType(

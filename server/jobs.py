@@ -2,9 +2,11 @@
 
 Every job body is a service in its own area with the signature ``(now: datetime) -> dict``: ``now``
 is naive UTC (tests and ``flask jobs run-once --now`` pass a frozen one), the dict is the run's
-summary (shown on the jobs page). Bodies flush and never commit; ``run_job`` commits once, together
-with the run's record, or rolls everything back and records the failure. Every body is idempotent:
-running it twice, or late, or after a missed run, changes nothing more than running it once.
+summary (shown on the jobs page); a body may instead return the list of what it changed
+(``counts`` names its length in the summary). Bodies flush and never commit; ``run_job`` commits
+once, together with the run's record, or rolls everything back and records the failure. Every body
+is idempotent: running it twice, or late, or after a missed run, changes nothing more than running
+it once.
 
 Schedules are in Asia/Shanghai time. The scheduler coalesces missed runs into one and never runs two
 instances of a job at once (``server/scheduler/runner.py``); exactly one process runs the scheduler
@@ -18,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-JobBody = Callable[[Any], dict[str, Any]]
+JobBody = Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,9 @@ class JobDefinition:
     trigger: str  # "cron" or "interval" (APScheduler trigger names)
     schedule: dict[str, Any] = field(default_factory=dict)  # the trigger's arguments
     description: str = ""  # Chinese source string, translated on the jobs page
+    # For a body that returns a list (of what it changed) instead of a summary dict: the summary's key
+    # for its length.
+    counts: str = "count"
 
 
 JOBS: tuple[JobDefinition, ...] = (
@@ -45,15 +50,14 @@ JOBS: tuple[JobDefinition, ...] = (
         {"hour": 8, "minute": 30},
         "录入期限前提醒审核人员",
     ),
-    # INTEGRATOR: publication owns publish_due_results(now) (issue4-shared.md "Jobs"). Until it is
-    # merged this entry shows as unavailable on the jobs page and is not scheduled; once the
-    # function exists at this path it runs with no further change here.
+    # Publication's body (issue4-shared.md "Jobs"); it returns the inspections it published.
     JobDefinition(
         "publish_due_results",
         "server.publication.services:publish_due_results",
         "interval",
         {"minutes": 15},
         "按计划公示已审核的检查结果",
+        counts="published",
     ),
     JobDefinition(
         "archive",

@@ -1,7 +1,7 @@
 """working-day calendar: admin overrides of single days and years declared by hand
 
 Revision ID: e2a7c4b9d013
-Revises: d5f1b3c8e905
+Revises: f2c6a8e4b391
 Create Date: 2026-11-29 15:10:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "e2a7c4b9d013"
-down_revision = "d5f1b3c8e905"
+down_revision = "f2c6a8e4b391"
 branch_labels = None
 depends_on = None
 

@@ -24,6 +24,8 @@ def load_user() -> None:
         header = request.headers.get("Authorization", "")
         if header.lower().startswith("bearer "):
             g.user, g.token = user_for_token(header[7:].strip())
+            if db.session.dirty:  # last_used_at moved: its own short write, whatever the request does
+                db.session.commit()
         return
     user_id = session.get("user_id")
     if user_id is not None:

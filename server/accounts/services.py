@@ -16,6 +16,7 @@ from server.db import utcnow
 from server.errors import ApiError
 from server.extensions import db
 
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 # Verifying against this keeps the timing of unknown and known usernames alike.
 _DUMMY_HASH = generate_password_hash("not-a-password", method="pbkdf2:sha256:1000")
 
@@ -99,7 +100,11 @@ def user_for_token(raw: str) -> tuple[User, ApiToken]:
         raise ApiError("token_invalid")
     if not token.user.is_active:
         raise ApiError("account_disabled")
-    token.last_used_at = utcnow()
+    now = utcnow()
+    # At most one write a minute per token: every API call writing the token row would take
+    # SQLite's write lock on each request (a phone uploading photos makes many in a row).
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        token.last_used_at = now
     return token.user, token
 
 

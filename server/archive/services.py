@@ -139,7 +139,11 @@ def build_manifest(inspection: Inspection) -> dict[str, Any]:
                 "deadline": _iso(f.deadline),
                 "transfer_to": f.transfer_to,
                 "status": f.status,
+                "opened_by_id": f.opened_by_id,
+                "opened_at": _iso(f.opened_at),
+                "closed_by_id": f.closed_by_id,
                 "closed_at": _iso(f.closed_at),
+                "closed_on": _iso(f.closed_on),
                 "outcome": f.outcome,
                 "events": [
                     {
@@ -149,6 +153,7 @@ def build_manifest(inspection: Inspection) -> dict[str, Any]:
                         "evidence": list(e.evidence or []),
                         "at": _iso(e.at),
                         "actor_id": e.actor_id,
+                        "details": e.details or {},
                     }
                     for e in f.events
                 ],

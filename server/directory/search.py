@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, column, event, func, literal, literal_column, select, table
+from sqlalchemy import Select, and_, column, event, false, func, literal, literal_column, or_, select, table
 from sqlalchemy.sql.elements import ColumnElement
 
 from server.directory.grams import name_grams, query_grams
@@ -177,6 +177,25 @@ def search_targets(q: str, filters: dict[str, Any], limit: int, offset: int) -> 
         return _page(_name_query(parsed.phrases, conditions), limit, offset)
     # Filters alone: let the planner count through whichever index fits them best.
     return _page(select(Target).where(*conditions).order_by(Target.id), limit, offset, count_in_order=False)
+
+
+def target_condition(q: str) -> ColumnElement[bool] | None:
+    """A WHERE condition on ``Target`` for a search box string, for queries driven by another table
+    (published results, say): the code prefix or the name fragment, through the same indexes as
+    ``search_targets``. None for an empty string; always false for an unsearchable one."""
+    parsed = parse_query(q)
+    if parsed.unsearchable:
+        return false()
+    conditions: list[ColumnElement[bool]] = []
+    if parsed.code_prefix is not None:
+        conditions.append(and_(Target.code >= parsed.code_prefix, Target.code < parsed.code_prefix + "~"))
+    if parsed.phrases:
+        if _dialect() == "sqlite":
+            matching = select(_fts.c.rowid).where(_fts.c.target_fts.op("MATCH")(fts5_match(parsed.phrases)))
+            conditions.append(Target.id.in_(matching))
+        else:
+            conditions.append(_pg_match(parsed.phrases))
+    return or_(*conditions) if conditions else None
 
 
 @event.listens_for(Target.name, "set")

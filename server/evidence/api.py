@@ -88,7 +88,7 @@ class BlobResource(MethodView):
     @blp.doc(**PUT_DOC)
     @api_auth()
     def put(self, query: dict[str, Any], sha256: str) -> Any:
-        """Upload an evidence image under its SHA-256: re-hashed, validated, renditions made."""
+        """Upload an evidence image under its SHA-256: re-hashed, fully decoded, stored as sent."""
         return upload(sha256, query["kind"])
 
     @blp.arguments(BlobDownloadQuerySchema, location="query")
@@ -136,6 +136,7 @@ def upload(sha256: str, kind: str) -> tuple[Blob, int]:
 def download(sha256: str, rendition: str) -> Response:
     blob = _visible_blob(sha256)
     path, content_type, etag = blob_file(blob, rendition)
+    db.session.commit()  # renditions made on this first view are kept
     resp = send_file(path, mimetype=content_type, etag=etag, conditional=True, max_age=None)
     resp.headers["Cache-Control"] = CACHE_CONTROL
     return resp

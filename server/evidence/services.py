@@ -1,8 +1,9 @@
 """Receive, find and serve evidence files; who may see them.
 
 ``receive_blob`` is the whole upload: stream the body into a private staging directory (re-hashing
-and counting as it goes), compare the hash with the one the client named, validate the image, make
-the renditions, and only then move the original into the blob store and add the row. A refused
+and counting as it goes), compare the hash with the one the client named, validate the image (a full
+decode), and only then move the original into the blob store and add the row. Renditions are made
+on first view (``ensure_renditions``). A refused
 upload therefore leaves nothing behind — and can never touch a file another upload already stored,
 which a "write into the store, delete on failure" design would risk when a wrong body happens to hash
 to a held blob.
@@ -83,10 +84,8 @@ def receive_blob(
         staged = _stage(BlobStore(staging), sha256, chunks, max_bytes)
         try:
             info = inspect_image(staged)
-            made = make_renditions(staged, list(RENDITIONS.values()))
         except ImageRejected as exc:
             raise ApiError(exc.code, detail=exc.detail) from exc
-        renditions = {name: store.put_bytes(made[edge]) for name, edge in RENDITIONS.items()}
         final = store.path_for(sha256)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged, final)  # the same bytes under the same name: a racing twin is harmless
@@ -96,7 +95,7 @@ def receive_blob(
     size = final.stat().st_size
     if existing is not None:
         # The row outlived its file (restored from an old backup, a lost disk): the bytes are back.
-        existing.renditions = renditions
+        existing.renditions = {}
         record_event("blob.restored", "blob", sha256, actor_id=uploader.id, details={"size": size})
         db.session.flush()
         return existing, False
@@ -113,7 +112,7 @@ def receive_blob(
         device=info.device,
         orientation=info.orientation,
         uploaded_by_id=uploader.id,
-        renditions=renditions,
+        renditions={},
     )
     db.session.add(blob)
     db.session.flush()
@@ -155,11 +154,35 @@ def can_view_blob(user: User, blob: Blob) -> bool:
 
 
 def blob_file(blob: Blob, rendition: str, store: BlobStore | None = None) -> tuple[Path, str, str]:
-    """(path, content type, sha256) of the original or one of its renditions."""
+    """(path, content type, sha256) of the original or one of its renditions (made if missing)."""
     store = store or blob_store()
     if rendition == "original":
         return store.path_for(blob.sha256), blob.content_type, blob.sha256
+    if rendition not in RENDITIONS:
+        raise ApiError("not_found", detail=f"No {rendition} rendition.")
     sha = blob.renditions.get(rendition)
     if not sha or not store.exists(sha):
-        raise ApiError("not_found", detail=f"No {rendition} rendition for this file.")
+        sha = ensure_renditions(blob, store)[rendition]
     return store.path_for(sha), "image/jpeg", sha
+
+
+def ensure_renditions(blob: Blob, store: BlobStore | None = None) -> dict[str, str]:
+    """Make the blob's renditions if any is missing; returns {name: sha256}. Flushes; the caller commits.
+
+    Renditions are derived data, made when first needed rather than during the upload: the phone
+    waits only for what it must (hash, validation, durable storage), and every upload costs the
+    server one decode instead of three. Making them twice (two viewers at once) gives the same bytes
+    under the same names, so a race is harmless.
+    """
+    store = store or blob_store()
+    current = dict(blob.renditions or {})
+    if all(current.get(name) and store.exists(current[name]) for name in RENDITIONS):
+        return current
+    try:
+        made = make_renditions(store.path_for(blob.sha256), list(RENDITIONS.values()))
+    except ImageRejected as exc:  # it passed validation when uploaded; only a damaged disk gets here
+        raise ApiError("image_unreadable", detail=exc.detail) from exc
+    renditions = {name: store.put_bytes(made[edge]) for name, edge in RENDITIONS.items()}
+    blob.renditions = renditions
+    db.session.flush()
+    return renditions

@@ -15,6 +15,8 @@ from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base, utcnow
+from server.inspections.models import Inspection
+from server.results.models import ResultCategory
 
 FOLLOW_UP_KINDS = ("none", "routine", "correction", "case", "transfer", "judicial", "discipline", "other")
 FOLLOW_UP_STATUSES = ("open", "closed")  # 未完结 / 已完结
@@ -33,15 +35,20 @@ class FollowUp(Base):
     category_id: Mapped[int | None] = mapped_column(ForeignKey("result_category.id"))
     kind: Mapped[str] = mapped_column(String(16))
     description: Mapped[str] = mapped_column(Text, default="")
-    deadline: Mapped[dt.date | None] = mapped_column(Date)  # correction deadline / re-check date
+    # Correction deadline (责令限期改正) or re-check date; an open follow-up past it is overdue.
+    deadline: Mapped[dt.date | None] = mapped_column(Date, index=True)
     transfer_to: Mapped[str] = mapped_column(String(200), default="")  # department or authority
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     opened_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
-    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # when the closing was recorded
+    # The local date the matter ended (已完结日期), as the person closing it states it; public.
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
     outcome: Mapped[str] = mapped_column(Text, default="")  # how it ended (public: DOMAIN.md §9)
 
+    inspection: Mapped[Inspection] = relationship()
+    category: Mapped[ResultCategory | None] = relationship()
     events: Mapped[list[FollowUpEvent]] = relationship(
         back_populates="follow_up", order_by="FollowUpEvent.id", cascade="all, delete-orphan"
     )

@@ -53,8 +53,10 @@ class InspectionResult(Base):
     withhold_decision_note: Mapped[str] = mapped_column(Text, default="")
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     entered_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
-    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Indexed for the public feed's ``updated_since`` (publication and a closed follow-up touch it).
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, index=True)
+    # Indexed: the public results list is newest publication first.
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
 
     category_links: Mapped[list[InspectionResultCategory]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"

@@ -59,8 +59,7 @@ def run_job(job_id: str, now: dt.datetime | None = None, trigger: str = "manual"
     db.session.commit()  # visible as running while it runs
     run_id = run.id
     try:
-        summary = body(as_of)
-        run.summary = _jsonable(summary or {})
+        run.summary = _summary(body(as_of), definition)
         run.status = "ok"
         run.finished_at = utcnow()
         db.session.commit()
@@ -77,10 +76,15 @@ def run_job(job_id: str, now: dt.datetime | None = None, trigger: str = "manual"
     return run
 
 
-def _jsonable(summary: dict[str, Any]) -> dict[str, Any]:
+def _summary(result: Any, definition: JobDefinition) -> dict[str, Any]:
+    """The run's summary: the body's dict (JSON-safe), or the length of the list it returned."""
+    if isinstance(result, list | tuple | set):
+        return {definition.counts: len(result)}
+    if not isinstance(result, dict):
+        return {} if result is None else {"result": str(result)}
     return {
         str(k): v if isinstance(v, int | float | str | bool | type(None) | list | dict) else str(v)
-        for k, v in summary.items()
+        for k, v in result.items()
     }
 
 

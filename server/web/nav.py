@@ -20,6 +20,8 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("directory.imports", "批量导入", ("admin",)),
     ("planning.plans", "年度计划", STAFF),
     ("draws.draw_list", "抽取", STAFF),
+    ("publication.staff_pending", "结果公示", STAFF),
+    ("followup.ledger", "后续处置", STAFF),
     ("deadlines.deadlines", "期限跟踪", STAFF),
     ("archive.archive_list", "检查档案", STAFF),
     ("reports.kpi", "工作指标", STAFF),

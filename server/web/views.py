@@ -1,14 +1,13 @@
-"""The home page and the placeholder for the field app."""
+"""The home page, the public entrance, the problem catalogue and the field app's mount at /app/."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Blueprint, render_template, send_from_directory
+from flask import Blueprint, render_template
 from werkzeug.wrappers import Response
 
+from server.web.pwa import serve_shell_file
+
 bp = Blueprint("web", __name__)
-PWA_DIR = Path(__file__).resolve().parent.parent.parent / "pwa"
 
 
 @bp.route("/")
@@ -18,7 +17,14 @@ def home() -> str:
 
 @bp.route("/app/")
 def pwa_index() -> Response:
-    return send_from_directory(PWA_DIR, "index.html")
+    """The field app's shell (pwa/dist/index.html); the app routes by #hash from here."""
+    return serve_shell_file("index.html")
+
+
+@bp.route("/app/<path:name>")
+def pwa_file(name: str) -> Response:
+    """A file of the built field app, including the service worker at /app/sw.js (scope /app/)."""
+    return serve_shell_file(name)
 
 
 @bp.route("/healthz")
@@ -28,7 +34,7 @@ def healthz() -> dict[str, str]:
 
 @bp.route("/public/")
 def public_index() -> str:
-    """The public entrance: draws now, published results once publication lands."""
+    """The public entrance: published results and the draws that selected them."""
     return render_template("public/index.html")
 
 

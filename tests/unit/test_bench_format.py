@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +70,17 @@ def test_main_insists_on_several_runs() -> None:
     with pytest.raises(SystemExit) as exc:
         main(["--runs", "1"])
     assert exc.value.code == 2
+
+
+def test_pwa_shell_size_is_the_gzipped_sum_of_the_precached_files(tmp_path: Path) -> None:
+    import gzip
+    import json
+
+    from bench.pwa import shell_size_kb
+
+    files = {"index.html": b"<!doctype html>" * 50, "app.js": bytes(range(256)) * 40, "sw.js": b"self" * 10}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "shell.json").write_text(json.dumps({"files": ["index.html", "app.js"]}))
+    expected = sum(len(gzip.compress(d, compresslevel=9, mtime=0)) for d in files.values()) / 1024
+    assert shell_size_kb(tmp_path) == expected

@@ -80,3 +80,27 @@ def test_english_on_request(client: FlaskClient) -> None:
     client.get("/lang/en")
     resp = client.get("/api/v1/auth/me")
     assert resp.json["title"] == "Authentication required"
+
+
+def test_token_use_is_recorded_at_most_once_a_minute(client: FlaskClient, make: Any) -> None:
+    import datetime as dt
+
+    from server.accounts.models import ApiToken
+    from server.extensions import db
+
+    u = make.user(roles=["inspector"])
+    headers = make.auth_header(u)
+    token = db.session.query(ApiToken).one()
+    assert token.last_used_at is None
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    db.session.refresh(token)
+    first = token.last_used_at
+    assert first is not None
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    db.session.refresh(token)
+    assert token.last_used_at == first  # within the minute: no write
+    token.last_used_at = first - dt.timedelta(minutes=2)
+    db.session.commit()
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    db.session.refresh(token)
+    assert token.last_used_at is not None and token.last_used_at > first - dt.timedelta(minutes=2)

@@ -61,7 +61,7 @@ def test_phone_upload_flow(app: Flask, client: FlaskClient, inspector: Person) -
     assert meta["gps_lon"] == pytest.approx(116.3973333)
     assert meta["device"] == "Huawei P60"
     assert meta["uploaded_by_id"] == inspector.user.id
-    assert set(meta["renditions"]) == {"thumb", "review"}
+    assert meta["renditions"] == {}  # made on first view, not while the phone waits
 
     head = client.head(url, headers=inspector.headers)
     assert head.status_code == 200
@@ -78,7 +78,14 @@ def test_phone_upload_flow(app: Flask, client: FlaskClient, inspector: Person) -
     assert "private" in original.headers["Cache-Control"]
 
     row = db.session.get(Blob, digest)
-    assert row is not None and row.renditions == meta["renditions"]
+    assert row is not None and row.renditions == {}
+    assert get(client, f"{url}?rendition=thumb", inspector).status_code == 200
+    db.session.expire_all()
+    row = db.session.get(Blob, digest)
+    assert row is not None and set(row.renditions) == {"thumb", "review"}
+    made = {name: store.read(h) for name, h in row.renditions.items()}
+    assert get(client, f"{url}?rendition=review", inspector).data == made["review"]
+    assert client.get(f"{url}/meta", headers=inspector.headers).json["renditions"] == row.renditions
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "blob")).all()
     assert [(e.action, e.object_id, e.actor_id) for e in events] == [
         ("blob.uploaded", digest, inspector.user.id)
@@ -308,10 +315,10 @@ def test_a_concurrent_twin_upload_is_success(
     photo = field_photo()
     digest = sha(photo)
     other = person("inspector")
-    real = services.make_renditions
+    real = services.inspect_image
 
     def twin_commits_meanwhile(*args, **kwargs):  # type: ignore[no-untyped-def]
-        # Another worker finishes the same upload while this one is making renditions.
+        # Another worker finishes the same upload while this one is validating the image.
         with db.engine.begin() as conn:
             conn.execute(
                 Blob.__table__.insert().values(
@@ -329,7 +336,7 @@ def test_a_concurrent_twin_upload_is_success(
             )
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(services, "make_renditions", twin_commits_meanwhile)
+    monkeypatch.setattr(services, "inspect_image", twin_commits_meanwhile)
     resp = put(client, inspector, photo)
     assert resp.status_code == 200, resp.json
     assert resp.json["uploaded_by_id"] == other.user.id

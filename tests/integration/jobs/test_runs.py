@@ -105,3 +105,28 @@ def test_jobs_page_is_for_admins(app: Flask, client: FlaskClient, make: Any) -> 
         == 403
     )
     assert db.session.scalar(select(JobRun)) is None
+
+
+def test_publication_job_runs_from_the_table_on_the_admin_calendar(app: Flask) -> None:
+    """Publication's body, registered in the job table, counts working days on the calendar with its
+    overrides: an extra holiday moves the scheduled publication by a day."""
+    from server.deadlines.services import add_calendar_override
+    from server.inspections.models import Inspection
+    from server.publication.services import publication_due_on
+    from tests.support.ops import approve
+
+    world = field_world()
+    admin = staff(world, "admin")
+    submit(world.inspection, D(2025, 9, 26), D(2025, 10, 30))
+    approve(world.inspection, utc("2025-09-30 10:00"))
+    assert publication_due_on(world.inspection) == D(2025, 10, 9)  # the first working day after the holiday
+    add_calendar_override(D(2025, 10, 9), "holiday", "test: one more day off", admin)
+    db.session.commit()
+    assert publication_due_on(world.inspection) == D(2025, 10, 10)
+    waiting = run_job("publish_due_results", utc("2025-10-09 09:00"))
+    assert waiting.status == "ok" and waiting.summary == {"published": 0}
+    done = run_job("publish_due_results", utc("2025-10-10 09:00"))
+    assert done.status == "ok" and done.summary == {"published": 1}
+    inspection = db.session.get(Inspection, world.inspection.id)
+    assert inspection is not None and inspection.state == "published"
+    assert run_job("publish_due_results", utc("2025-10-10 10:00")).summary == {"published": 0}

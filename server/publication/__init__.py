@@ -1,0 +1,1 @@
+"""Publication (一公开): public results pages, feed and exports; publishing by hand and on schedule."""

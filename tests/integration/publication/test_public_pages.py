@@ -1,0 +1,137 @@
+"""The public results pages: what is shown, what never is, search, filters and paging."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask.testing import FlaskClient
+
+from server.directory.models import Department
+from server.extensions import db
+from server.planning.models import TaskCooperation
+from tests.integration.publication.conftest import publish
+from tests.support import factories
+from tests.support.field import FieldWorld, complete_inspection, field_world
+from tests.support.results import approve
+
+
+def test_the_public_entrance_links_to_the_results(client: FlaskClient) -> None:
+    assert 'href="/results"' in client.get("/public/").get_data(as_text=True)
+
+
+def test_published_results_are_listed_with_task_departments_date_category_and_draw(
+    client: FlaskClient, published: Callable[..., FieldWorld]
+) -> None:
+    world = published(categories=("not_disclosed", "corrected"), summary="年度报告未按时公示，已责令改正")
+    waiting = field_world(name="高平市尚未公示有限公司")
+    approve(waiting.inspection)  # approved, not yet published
+    never = field_world(name="高平市不予公示有限公司")
+    approve(never.inspection, publish=False, withhold_status="approved")
+
+    resp = client.get("/results")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert world.target.name in html and world.target.code in html
+    assert world.task.name in html and world.department.name in html
+    assert "2025-06-03" in html  # the inspection date (checked_on)
+    assert "未按规定公示应当公示的信息；发现问题已责令改正" in html
+    assert f'href="/public/draws/{world.draw.id}"' in html
+    assert "高平市尚未公示有限公司" not in html and "高平市不予公示有限公司" not in html
+    assert "第1/1页，共1项结果" in html
+
+    detail = client.get(f"/results/{world.inspection.id}").get_data(as_text=True)
+    assert "年度报告未按时公示，已责令改正" in detail
+    assert f'href="/public/draws/{world.draw.id}"' in detail
+    assert client.get(f"/results/{waiting.inspection.id}").status_code == 404
+    assert client.get(f"/results/{never.inspection.id}").status_code == 404
+    assert client.get("/results/999999").status_code == 404
+
+
+def test_public_pages_show_no_inspector_photo_signature_or_personal_data_of_individuals(
+    client: FlaskClient,
+) -> None:
+    enterprise = field_world(name="高平市泫氏商贸有限公司")
+    complete_inspection(enterprise, client)  # photos and signatures exist on the version
+    publish(enterprise)
+    individual = field_world(name="高平市张记小吃店", target_kind="individual")
+    publish(individual)
+
+    pages = [
+        client.get("/results").get_data(as_text=True),
+        client.get(f"/results/{enterprise.inspection.id}").get_data(as_text=True),
+        client.get(f"/results/{individual.inspection.id}").get_data(as_text=True),
+        client.get("/results/feed.json").get_data(as_text=True),
+    ]
+    version = enterprise.inspection.latest_version
+    assert version is not None
+    hashes = [p["sha256"] for p in version.record["photos"]] + [
+        s["png_sha256"] for s in version.record["signatures"]
+    ]
+    for html in pages:
+        for inspector in (*enterprise.inspectors.values(), *individual.inspectors.values()):
+            assert inspector.name not in html and inspector.code not in html
+        for sha in hashes:
+            assert sha not in html
+        assert "/blobs/" not in html
+    # The enterprise's registration data is public; the individual operator's person is not.
+    assert "赵某" in pages[1] and "高平市泫氏街道建设路1号" in pages[1]
+    assert "赵某" not in pages[2] and "建设路" not in pages[2]
+    assert "高平市张记小吃店" in pages[2] and individual.target.code in pages[2]
+    feed = client.get("/results/feed.json").json
+    by_name = {item["target"]["name"]: item for item in feed["items"]}
+    assert "legal_representative" not in by_name["高平市张记小吃店"]["target"]
+    assert "address" not in by_name["高平市张记小吃店"]["target"]
+    assert by_name["高平市泫氏商贸有限公司"]["target"]["legal_representative"] == "赵某"
+
+
+def test_search_by_chinese_fragment_and_credit_code_prefix(
+    client: FlaskClient, published: Callable[..., FieldWorld]
+) -> None:
+    food = published(name="高平市鑫源食品有限公司")
+    hardware = published(name="高平市永盛五金商店")
+    html = client.get("/results?q=鑫源食品").get_data(as_text=True)
+    assert food.target.name in html and hardware.target.name not in html
+    html = client.get("/results?q=五金").get_data(as_text=True)
+    assert hardware.target.name in html and food.target.name not in html
+    html = client.get(f"/results?q={food.target.code[:17]}").get_data(as_text=True)
+    assert food.target.name in html and hardware.target.name not in html
+    html = client.get(f"/results?q={food.target.code.lower()}").get_data(as_text=True)
+    assert food.target.name in html
+    html = client.get("/results?q=不存在的名称").get_data(as_text=True)
+    assert "没有符合条件的检查结果" in html
+    assert client.get("/results?q=%25%25").status_code == 200  # punctuation only: no match, no error
+
+
+def test_filters_by_task_and_by_initiating_or_cooperating_department(
+    client: FlaskClient, published: Callable[..., FieldWorld]
+) -> None:
+    first = published(name="高平市甲有限公司")
+    second = published(name="高平市乙有限公司")
+    helper = factories.department(name="高平市住房和城乡建设局")
+    db.session.add(TaskCooperation(task_id=second.task.id, department_id=helper.id))
+    db.session.commit()
+
+    html = client.get(f"/results?task={first.task.id}").get_data(as_text=True)
+    assert "高平市甲有限公司" in html and "高平市乙有限公司" not in html
+    html = client.get(f"/results?department={helper.id}").get_data(as_text=True)
+    assert "高平市乙有限公司" in html and "高平市甲有限公司" not in html
+    assert "高平市住房和城乡建设局" in html
+    html = client.get(f"/results?department={first.department.id}").get_data(as_text=True)
+    assert "高平市甲有限公司" in html and "高平市乙有限公司" not in html
+    listing = client.get("/results").get_data(as_text=True)
+    for dept in (first.department, second.department, helper):
+        assert f'<option value="{dept.id}"' in listing
+    assert db.session.get(Department, helper.id) is not None
+
+
+def test_paging_keeps_the_filters(client: FlaskClient, published: Callable[..., FieldWorld]) -> None:
+    for n in range(21):
+        published(name=f"高平市分页测试{n:02d}有限公司")
+    page1 = client.get("/results?q=分页测试").get_data(as_text=True)
+    assert "第1/2页，共21项结果" in page1
+    assert page1.count("分页测试") >= 20
+    assert "/results?page=2&amp;q=" in page1
+    page2 = client.get("/results?q=分页测试&page=2").get_data(as_text=True)
+    assert "第2/2页，共21项结果" in page2
+    assert "高平市分页测试00有限公司" in page2  # newest first: the first one published is last
+    assert client.get("/results?page=abc").status_code == 200
