@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import has_app_context
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import selectinload
 
@@ -54,18 +55,23 @@ PUBLIC_STATES = ("published", "archived")
 # -- working days ------------------------------------------------------------------------------------
 
 
+def _calendar() -> WorkingCalendar:
+    """The admin-maintained calendar; outside an app (pure unit use) the package's alone."""
+    return working_calendar() if has_app_context() else WorkingCalendar()
+
+
 def is_working_day(day: dt.date, calendar: WorkingCalendar | None = None) -> bool:
     """The working-day calendar (statutory holidays, make-up workdays, admin overrides:
     ``server/deadlines``); Monday–Friday beyond the years it covers — publication does not wait for
     an admin to enter next year's holidays."""
     try:
-        return (calendar or working_calendar()).is_working_day(day)
+        return (calendar or _calendar()).is_working_day(day)
     except CalendarGap:
         return day.weekday() < 5
 
 
 def next_working_day(day: dt.date) -> dt.date:
-    calendar = working_calendar()  # once, not once per day looked at
+    calendar = _calendar()  # once, not once per day looked at
     day += dt.timedelta(days=1)
     while not is_working_day(day, calendar):
         day += dt.timedelta(days=1)

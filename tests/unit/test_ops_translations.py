@@ -68,3 +68,14 @@ def test_translations_keep_their_placeholders() -> None:
         own = json.loads((ROOT / "translations" / "en" / f"{area}.json").read_text("utf-8"))
         for zh, en in own.items():
             assert sorted(re.findall(r"\{(\w+)\}", zh)) == sorted(re.findall(r"\{(\w+)\}", en)), zh
+
+
+def test_our_entries_never_reword_another_areas() -> None:
+    """The catalogues merge into one: a string another area translates must read the same in ours."""
+    others: dict[str, str] = {}
+    for path in (ROOT / "translations" / "en").glob("*.json"):
+        if path.stem not in AREAS:
+            others.update(json.loads(path.read_text("utf-8")))
+    for area in AREAS:
+        own = json.loads((ROOT / "translations" / "en" / f"{area}.json").read_text("utf-8"))
+        assert {k: v for k, v in own.items() if k in others and others[k] != v} == {}, area
