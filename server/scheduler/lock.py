@@ -92,8 +92,10 @@ class AdvisoryLock:
             self._drop()
             return False
         if not got:
-            # Keep no connection open while standing by: a standby costs the database nothing.
-            self._drop()
+            # Keep no connection checked out while standing by; this one holds no lock, so it may
+            # go back to the pool.
+            self.conn.close()
+            self.conn = None
             return False
         with self.engine.begin() as conn:
             _write_lease(conn, self.holder, now, self.ttl, acquired=True)
