@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from server import TestConfig, create_app
 from server.archive import services
@@ -20,7 +21,6 @@ from server.errors import ApiError
 from server.extensions import db
 from server.inspections.models import Inspection
 from server.inspections.services import ensure_not_archived
-from server.results.models import InspectionResult
 from tests.support.factories import login_page
 from tests.support.field import answer, complete_inspection, field_world
 from tests.support.ops import add_inspection, approve, follow_up, publish, staff, submit, utc
@@ -155,13 +155,16 @@ def test_verify_finds_changes_to_archived_material(app: Flask) -> None:
     runner = app.test_cli_runner()
     ok = runner.invoke(args=["archive", "verify"])
     assert ok.exit_code == 0 and "OK: 1 archived inspections intact" in ok.output
-    result = db.session.scalar(select(InspectionResult))
-    assert result is not None
-    result.summary = "改过的结果"
+    # Tampering goes around the application (the services and the review's model guards refuse it).
     version = inspection.latest_version
     assert version is not None
-    version.record = {**version.record, "answers": [{"checkpoint_id": 1, "value": "no"}]}
-    db.session.commit()
+    record = json.dumps({**version.record, "answers": [{"checkpoint_id": 1, "value": "no"}]})
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE inspection_result SET summary = '改过的结果'"))
+        conn.execute(
+            text("UPDATE inspection_version SET record = :r WHERE id = :i"), {"r": record, "i": version.id}
+        )
+    db.session.expire_all()
     check = services.check_archives()[0]
     assert not check.intact and check.changed == ["result", "versions"]
     bad = runner.invoke(args=["archive", "verify", "--inspection", str(inspection.id)])
