@@ -42,7 +42,7 @@ demo: migrate ## Load demo data (a county, the 高平市 2025 plan, a finished d
 	$(BIN)/flask review demo-submissions --if-none
 
 run: demo pwa ## Set up, load demo data the first time and serve on http://127.0.0.1:5000
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	SPOTCHECK_SCHEDULER_ENABLED=$${SPOTCHECK_SCHEDULER_ENABLED:-1} $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: venv pwa test-js ## Run the whole suite: JS units, then Python on SQLite and PostgreSQL 15
 	$(BIN)/python -m pytest

@@ -18,6 +18,9 @@ def create_app(config: type[Config] | None = None, overrides: dict[str, Any] | N
     app = Flask(__name__, static_folder="static", template_folder="templates")
     app.config.from_object(config or Config)
     app.config.update(overrides or {})
+    from server.config import check_config
+
+    check_config(app.config)
     app.config["VAR_DIR"] = Path(app.config["VAR_DIR"])
     app.config["BLOB_DIR"] = Path(app.config["BLOB_DIR"])
     app.config["VAR_DIR"].mkdir(parents=True, exist_ok=True)
@@ -44,6 +47,11 @@ def create_app(config: type[Config] | None = None, overrides: dict[str, Any] | N
     from server.cli import register_cli
 
     register_cli(app)
+    if app.config["SCHEDULER_ENABLED"]:
+        # Every enabled process stands by; a database lock lets exactly one run the jobs.
+        from server.scheduler.runner import start_in_background
+
+        start_in_background(app)
     return app
 
 
@@ -54,6 +62,10 @@ def _migrations_dir() -> str:
 def _register_blueprints(app: Flask, api: Any) -> None:
     from server.accounts import api as accounts_api
     from server.accounts import views as accounts_views
+    from server.archive import views as archive_views
+    from server.audit import views as audit_views
+    from server.deadlines import api as calendar_api
+    from server.deadlines import views as deadlines_views
     from server.directory import api as directory_api
     from server.directory import views as directory_views
     from server.draws import api as draws_api
@@ -65,6 +77,8 @@ def _register_blueprints(app: Flask, api: Any) -> None:
     from server.followup import views as followup_views
     from server.inspections import api as inspections_api
     from server.inspections import record_views as inspection_record_views
+    from server.notifications import api as notifications_api
+    from server.notifications import views as notifications_views
     from server.planning import api as planning_api
     from server.planning import views as planning_views
     from server.publication import api as publication_api
@@ -73,6 +87,9 @@ def _register_blueprints(app: Flask, api: Any) -> None:
     from server.results import views as results_views
     from server.review import api as review_api
     from server.review import views as review_views
+    from server.reports import api as reports_api
+    from server.reports import views as reports_views
+    from server.scheduler import views as jobs_views
     from server.web import views as web_views
 
     for bp in (
@@ -86,6 +103,12 @@ def _register_blueprints(app: Flask, api: Any) -> None:
         inspection_record_views.bp,
         review_views.bp,
         results_views.bp,
+        deadlines_views.bp,
+        notifications_views.bp,
+        jobs_views.bp,
+        audit_views.bp,
+        archive_views.bp,
+        reports_views.bp,
     ):
         app.register_blueprint(bp)
     for blp in (
@@ -100,6 +123,9 @@ def _register_blueprints(app: Flask, api: Any) -> None:
         followup_api.blp,
         review_api.blp,
         results_api.blp,
+        calendar_api.blp,
+        notifications_api.blp,
+        reports_api.blp,
     ):
         api.register_blueprint(blp)
         # The API authenticates with bearer tokens, never cookies, so CSRF does not apply to it.

@@ -186,6 +186,14 @@ CATALOGUE: dict[str, ProblemType] = {
     "category_in_use": ProblemType(
         409, "该结果类别已被使用，只能停用，不能删除", "The category is in use; deactivate it instead"
     ),
+    # Working-day calendar: the date's year is neither in the holiday package nor declared by an admin.
+    "calendar_year_unknown": ProblemType(
+        422, "工作日历未覆盖该年份，请先维护节假日", "The working-day calendar does not cover that year"
+    ),
+    # One override per day; remove the existing one first.
+    "calendar_override_exists": ProblemType(
+        409, "该日期已有工作日历调整", "That day already has a calendar override"
+    ),
 }
 
 

@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit log of every state change."""
+"""The append-only, hash-chained audit log of every state change, and checkpoints of its head."""
 
 from __future__ import annotations
 
@@ -26,3 +26,15 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditCheckpoint(Base):
+    """The chain's head at some moment (seq and hash), recorded by a job: once recorded, deleting the
+    log's tail or rewriting the whole chain no longer goes unnoticed (``verify_chain``)."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

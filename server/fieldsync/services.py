@@ -21,6 +21,7 @@ from server.accounts.models import ApiToken, User
 from server.accounts.services import authenticate, issue_token
 from server.audit.services import record_event
 from server.db import utcnow
+from server.deadlines.services import set_result_deadline
 from server.directory.models import Inspector
 from server.errors import ApiError
 from server.evidence.models import Blob, BlobRef
@@ -134,7 +135,11 @@ def memberships(user: User, states: Sequence[str] = VISIBLE_STATES) -> list[Memb
 
 
 def access_for(user: User) -> Access:
-    members = [m for m in memberships(user) if m.inspection.sync_id is not None]
+    # Archived inspections count too, so a phone's late write to one is refused as locked
+    # (sync_inspection_locked: archived material is read-only), not as someone else's.
+    members = [
+        m for m in memberships(user, (*VISIBLE_STATES, "archived")) if m.inspection.sync_id is not None
+    ]
     return Access(
         inspections=frozenset(str(m.inspection.sync_id) for m in members),
         leads=frozenset(str(m.inspection.sync_id) for m in members if m.role == "leader"),
@@ -283,7 +288,9 @@ def finalize_inspection(user: User, token: ApiToken, sync_id: str) -> dict[str, 
         inspection.state = "submitted"
         inspection.submitted_at = utcnow()
         if inspection.checked_on is None:
+            # The end of the check: the result deadline (20 working days) counts from here.
             inspection.checked_on = today_local()
+            set_result_deadline(inspection)
         db.session.flush()
         refresh_records(store, [inspection])
         record_event(
@@ -291,7 +298,12 @@ def finalize_inspection(user: User, token: ApiToken, sync_id: str) -> dict[str, 
             "inspection",
             inspection.id,
             actor_id=user.id,
-            details={"version": version.number, "content_hash": signed, "device_id": token.device_id},
+            details={
+                "version": version.number,
+                "content_hash": signed,
+                "device_id": token.device_id,
+                "result_due_on": inspection.result_due_on.isoformat() if inspection.result_due_on else None,
+            },
         )
     return {"content_hash": signed}
 

@@ -1,4 +1,5 @@
-"""Who may see which inspection: the object-level rule every inspection endpoint applies."""
+"""Who may see which inspection (the object-level rule every inspection endpoint applies), and the
+read-only guard of archived inspections."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from sqlalchemy import Select, or_, select
 from server.accounts.models import User
 from server.accounts.services import visible_department_ids
 from server.directory.models import Inspector
+from server.errors import ApiError
 from server.inspections.models import Inspection, InspectionTask, TeamMember
 from server.planning.models import Task
 
@@ -52,3 +54,11 @@ def my_assignments(user: User) -> Select[Inspection]:
         )
         .order_by(Inspection.window_end, Inspection.id)
     )
+
+
+def ensure_not_archived(inspection: Inspection) -> None:
+    """Refuse any change to an archived inspection (003 第二十五条: archive material is never
+    modified, added to or removed from). Every service that changes an inspection, its versions,
+    result or follow-ups calls this first."""
+    if inspection.state == "archived":
+        raise ApiError("inspection_archived", detail=f"inspection {inspection.id} was archived")

@@ -22,13 +22,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import chinese_calendar
+from flask import has_app_context
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import selectinload
 
 from server.accounts.models import User
 from server.audit.services import record_event
 from server.db import utcnow
+from server.deadlines.calendar import CalendarGap, WorkingCalendar
+from server.deadlines.services import working_calendar
 from server.directory.models import MARKET_KINDS, Department, Target
 from server.directory.search import target_condition
 from server.errors import ApiError
@@ -53,18 +55,25 @@ PUBLIC_STATES = ("published", "archived")
 # -- working days ------------------------------------------------------------------------------------
 
 
-def is_working_day(day: dt.date) -> bool:
-    """China's statutory holidays and make-up workdays (chinese_calendar); Monday–Friday beyond the
-    years the package knows. The ops calendar with admin overrides is meant to replace this."""
+def _calendar() -> WorkingCalendar:
+    """The admin-maintained calendar; outside an app (pure unit use) the package's alone."""
+    return working_calendar() if has_app_context() else WorkingCalendar()
+
+
+def is_working_day(day: dt.date, calendar: WorkingCalendar | None = None) -> bool:
+    """The working-day calendar (statutory holidays, make-up workdays, admin overrides:
+    ``server/deadlines``); Monday–Friday beyond the years it covers — publication does not wait for
+    an admin to enter next year's holidays."""
     try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
+        return (calendar or _calendar()).is_working_day(day)
+    except CalendarGap:
         return day.weekday() < 5
 
 
 def next_working_day(day: dt.date) -> dt.date:
+    calendar = _calendar()  # once, not once per day looked at
     day += dt.timedelta(days=1)
-    while not is_working_day(day):
+    while not is_working_day(day, calendar):
         day += dt.timedelta(days=1)
     return day
 

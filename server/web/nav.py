@@ -25,7 +25,13 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("publication.staff_pending", "结果公示", STAFF),
     ("followup.ledger", "后续处置", STAFF),
     ("results.categories", "结果类别", ("admin",)),
+    ("deadlines.deadlines", "期限跟踪", STAFF),
+    ("archive.archive_list", "检查档案", STAFF),
+    ("reports.kpi", "工作指标", STAFF),
     ("accounts.users", "用户管理", ("admin",)),
+    ("deadlines.calendar", "工作日历", ("admin",)),
+    ("jobs.jobs", "定时任务", ("admin",)),
+    ("audit.audit_log", "审计日志", ("admin",)),
     ("web.pwa_index", "现场检查", ("inspector",)),
 )
 

@@ -1,0 +1,1 @@
+"""The archive (003 第二十五条): finished inspections frozen read-only, their manifest, retention."""

@@ -1,0 +1,1 @@
+"""The KPI dashboard: coverage, risk-class use, timeliness, publication, follow-up, problems found."""
