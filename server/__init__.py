@@ -83,12 +83,12 @@ def _register_blueprints(app: Flask, api: Any) -> None:
     from server.planning import views as planning_views
     from server.publication import api as publication_api
     from server.publication import views as publication_views
+    from server.reports import api as reports_api
+    from server.reports import views as reports_views
     from server.results import api as results_api
     from server.results import views as results_views
     from server.review import api as review_api
     from server.review import views as review_views
-    from server.reports import api as reports_api
-    from server.reports import views as reports_views
     from server.scheduler import views as jobs_views
     from server.web import views as web_views
 
