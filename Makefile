@@ -40,6 +40,7 @@ migrate: venv ## Apply the migrations to the configured database
 demo: migrate ## Load demo data (a county, the 高平市 2025 plan, a finished draw) if the database is empty
 	$(BIN)/flask demo --if-empty
 	$(BIN)/flask review demo-submissions --if-none
+	$(BIN)/flask review demo-decisions --if-none
 
 run: demo pwa ## Set up, load demo data the first time and serve on http://127.0.0.1:5000
 	SPOTCHECK_SCHEDULER_ENABLED=$${SPOTCHECK_SCHEDULER_ENABLED:-1} $(BIN)/flask run --host 127.0.0.1 --port 5000

@@ -1,8 +1,10 @@
 """The KPIs the seeds name (DOMAIN.md §8), per department and per task, for one plan year.
 
-- coverage: distinct enterprises with an inspection checked in the year / active enterprises in the
-  directory (goal ≥ 3%, 000 §二; 004 §一). Every department's share is of the same directory, so
-  the department rows add up to more than the total whenever two departments checked one enterprise.
+- coverage: distinct enterprises checked by the year's tasks / active enterprises in the directory
+  (goal ≥ 3%, 000 §二; 004 §一). A check counts for its task's plan year even when it ended later:
+  the coverage goal is the plan's, and a late check is still that plan's work. Every department's
+  share is of the same directory, so the department rows add up to more than the total whenever two
+  departments checked one enterprise.
 - risk-class use: active draws of the year's tasks that drew per risk class / all active draws
   (goals ≥ 80% 004 §一, ≥ 90% 000 §四, ≥ 95% 002 §二);
 - results on time: of the inspections whose result was due by today or has been entered, those
@@ -23,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 
 from server.accounts.models import User
 from server.accounts.services import visible_department_ids
@@ -118,6 +120,12 @@ class _Visit:
 
 def _year_bounds(year: int) -> tuple[dt.date, dt.date]:
     return dt.date(year, 1, 1), dt.date(year, 12, 31)
+
+
+def default_year(user: User, today: dt.date) -> int:
+    """This year if it has a plan the user may see, else the latest such year before it."""
+    earlier = [y for y in available_years(user) if y <= today.year]
+    return today.year if not earlier or today.year in earlier else earlier[0]
 
 
 def available_years(user: User) -> list[int]:
@@ -297,17 +305,20 @@ def _visits(ids: set[int]) -> dict[int, _Visit]:
 
 
 def _coverage_links(year: int, allowed: set[int] | None) -> list[tuple[int, int, int]]:
-    """(task, department, enterprise target) for every inspection of an enterprise checked in ``year``."""
-    start, end = _year_bounds(year)
+    """(task, department, enterprise target) for every checked inspection of an enterprise by a task
+    of ``year``'s published plans."""
     stmt = (
         select(InspectionTask.task_id, Task.initiating_department_id, Inspection.target_id)
         .join(Inspection, Inspection.id == InspectionTask.inspection_id)
         .join(Task, Task.id == InspectionTask.task_id)
+        .join(Plan, Plan.id == Task.plan_id)
         .join(Target, Target.id == Inspection.target_id)
         .where(
             Target.kind == "enterprise",
             Inspection.state != "cancelled",
-            and_(Inspection.checked_on >= start, Inspection.checked_on <= end),
+            Inspection.checked_on.is_not(None),
+            Plan.year == year,
+            Plan.status.in_(("published", "superseded")),
         )
     )
     if allowed is not None:

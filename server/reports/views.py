@@ -45,7 +45,7 @@ def _percent(value: float | None) -> str:
 
 def _params() -> tuple[int, int | None]:
     today = today_local()
-    year = request.args.get("year", type=int) or today.year
+    year = request.args.get("year", type=int) or services.default_year(current_user(), today)
     department_id = request.args.get("department_id", type=int)
     if department_id is not None:
         visible = visible_department_ids(current_user())

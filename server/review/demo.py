@@ -341,3 +341,91 @@ def demo_submissions(count: int, seed: int = 2025) -> int:
 
 def has_submissions() -> bool:
     return db.session.scalar(select(InspectionVersion.id).limit(1)) is not None
+
+
+# -- decisions: approve, withhold, publish, follow up ----------------------------------------------
+
+
+@dataclass
+class DemoDecisions:
+    approved: int = 0
+    published: int = 0
+    withheld: int = 0
+    follow_ups: int = 0
+
+
+def demo_decisions(keep_for_review: int = 4) -> DemoDecisions:
+    """Decide most of the demo's submissions the way staff would, through the real services.
+
+    The supervisor approves all but ``keep_for_review`` of the submitted inspections with the
+    categories the review page suggests; one result is marked not for publication (waiting for the
+    leader on 不予公示审批); the others are published. Every problem that needs a follow-up gets a
+    disposition: an order to correct by a deadline for a problem found, a hand-over to routine
+    supervision (the abnormal-operations list) for a target that cannot be contacted. Flushes; the
+    caller commits.
+    """
+    from server.followup.services import follow_up_categories, open_follow_up
+    from server.i18n import today_local
+    from server.publication.services import publish_results
+    from server.results.services import list_categories, result_for, suggested_categories
+    from server.review.services import approve_inspection
+
+    supervisor = db.session.scalar(select(User).where(User.username == "supervisor"))
+    if supervisor is None:
+        raise ValueError("the demo's supervisor account is missing: load the demo first")
+    submitted = list(
+        db.session.scalars(select(Inspection).where(Inspection.state == "submitted").order_by(Inspection.id))
+    )
+    categories = list_categories(active_only=True)
+    done = DemoDecisions()
+    withhold_one = True
+    to_publish: list[Inspection] = []
+    for inspection in submitted[: max(0, len(submitted) - keep_for_review)]:
+        version = inspection.latest_version
+        assert version is not None
+        codes = suggested_categories(version.record, categories)
+        plain = codes == ["no_problem"]
+        publish = not (plain and withhold_one)
+        approve_inspection(
+            inspection,
+            version.number,
+            supervisor,
+            categories=codes,
+            publish=publish,
+            withhold_reason="" if publish else "该企业涉及正在办理的案件，结果暂不公示，待案件办结后再议",
+        )
+        done.approved += 1
+        if publish:
+            to_publish.append(inspection)
+        else:
+            withhold_one = False
+            done.withheld += 1
+    if to_publish:
+        done.published = len(publish_results(to_publish, supervisor))
+    for inspection in to_publish:
+        result = result_for(inspection)
+        assert result is not None
+        for category in follow_up_categories(result):
+            correction = category.code != "no_contact"
+            open_follow_up(
+                inspection,
+                supervisor,
+                {
+                    "kind": "correction" if correction else "routine",
+                    "category_id": category.id,
+                    "description": "责令限期改正，到期复查"
+                    if correction
+                    else "移交日常监管，依法列入经营异常名录",
+                    "deadline": today_local() + dt.timedelta(days=30) if correction else None,
+                    "transfer_to": "",
+                },
+            )
+            done.follow_ups += 1
+    return done
+
+
+def has_decisions() -> bool:
+    return (
+        db.session.scalar(select(InspectionVersion.id).where(InspectionVersion.status == "approved").limit(1))
+        is not None
+    )

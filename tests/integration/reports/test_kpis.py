@@ -237,3 +237,19 @@ def test_years_offered_come_from_published_plans(kpis: Kpis, make: Any) -> None:
     db.session.add(Plan(year=2024, department_id=kpis.world.department.id, title="旧计划", status="draft"))
     db.session.commit()
     assert services.available_years(admin) == [2025]
+
+
+def test_a_check_counts_for_its_plans_year_and_that_year_is_the_default(kpis: Kpis, make: Any) -> None:
+    admin = make.user(roles=["admin"])
+    before = services.kpi_report(2025, TODAY).total.ratios["coverage"].num
+    # A 2025 task's visit finished only in January 2026: still the 2025 plan's coverage.
+    late = add_inspection(kpis.world)
+    submit(late, D(2026, 1, 12), D(2026, 2, 10))
+    db.session.commit()
+    assert services.kpi_report(2025, D(2026, 2, 1)).total.ratios["coverage"].num == before + 1
+    assert services.kpi_report(2026, D(2026, 2, 1)).total.ratios["coverage"].num == 0
+    # 2026 has no plan yet: the dashboard opens on 2025, not on an empty year.
+    assert services.default_year(admin, D(2026, 2, 1)) == 2025
+    db.session.add(Plan(year=2026, department_id=kpis.world.department.id, title="新计划", status="published"))
+    db.session.commit()
+    assert services.default_year(admin, D(2026, 2, 1)) == 2026

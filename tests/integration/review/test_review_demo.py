@@ -47,3 +47,28 @@ def test_demo_submissions(app: Flask) -> None:
     assert verify_chain() == []
     again = _invoke(app, "review", "demo-submissions", "--if-none")
     assert "nothing done" in again
+
+
+def test_demo_decisions(app: Flask) -> None:
+    from server.followup.models import FollowUp
+    from server.results.models import InspectionResult
+    from tests.support.results import seed_categories
+
+    seed_categories()  # emptied with every table after the previous test; a real database has them
+    _invoke(app, "demo", "--targets", "300")
+    _invoke(app, "review", "demo-submissions", "--count", "6")
+    out = _invoke(app, "review", "demo-decisions", "--keep", "2")
+    assert "4 approved, 3 published, 1 awaiting" in out
+    db.session.expire_all()
+    states = sorted(i.state for i in db.session.scalars(select(Inspection)) if i.state != "assigned")
+    assert states == ["approved", "published", "published", "published", "submitted", "submitted"]
+    results = list(db.session.scalars(select(InspectionResult)))
+    assert sorted(r.withhold_status for r in results) == ["none", "none", "none", "requested"]
+    assert all(r.withhold_reason for r in results if r.withhold_status == "requested")
+    # The problem found (a 否 answer) and the target that could not be contacted are followed up.
+    follow_ups = list(db.session.scalars(select(FollowUp)))
+    assert sorted(f.kind for f in follow_ups) == ["correction", "routine"]
+    assert all(f.status == "open" for f in follow_ups)
+    assert verify_chain() == []
+    again = _invoke(app, "review", "demo-decisions", "--if-none")
+    assert "nothing done" in again
