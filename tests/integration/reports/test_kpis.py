@@ -250,6 +250,8 @@ def test_a_check_counts_for_its_plans_year_and_that_year_is_the_default(kpis: Kp
     assert services.kpi_report(2026, D(2026, 2, 1)).total.ratios["coverage"].num == 0
     # 2026 has no plan yet: the dashboard opens on 2025, not on an empty year.
     assert services.default_year(admin, D(2026, 2, 1)) == 2025
-    db.session.add(Plan(year=2026, department_id=kpis.world.department.id, title="新计划", status="published"))
+    db.session.add(
+        Plan(year=2026, department_id=kpis.world.department.id, title="新计划", status="published")
+    )
     db.session.commit()
     assert services.default_year(admin, D(2026, 2, 1)) == 2026
