@@ -6,7 +6,7 @@ of ``algorithm``. ``verify_draw`` recomputes from those frozen inputs alone, so 
 the directory never makes an honest draw look tampered with.
 
 Large draws (a million targets, tens of thousands drawn) never build per-row ORM objects: rows are
-read as tuples, selection runs in numpy and the results are written with executemany inserts.
+read as tuples, selection runs in numpy and the results are written with multi-row inserts.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    insert,
     literal,
     or_,
     select,
@@ -59,6 +58,9 @@ OPEN_STATES = ("assigned", "in_progress", "returned")
 REPLACEABLE_STATES = ("assigned", "in_progress")
 SCOPE_KEYS = ("kinds", "statuses", "districts", "industries", "tags")
 CHUNK = 5000  # IN-list size: well under SQLite's and PostgreSQL's bound-parameter limits
+# Bound parameters per multi-row INSERT: SQLite's historical limit (999; 32,766 since 3.32), far
+# under PostgreSQL's 65,535. Larger statements were measured no faster.
+BULK_PARAMS = 999
 
 
 @contextmanager
@@ -241,18 +243,19 @@ def _inspector_pool(
     reason, and code → (inspector id, department id)."""
     departments = [task.initiating_department_id, *sorted(c.department_id for c in task.cooperating)]
     specialties = set(required_specialties(task))
+    # Driven by the open inspections, not by the inspectors: team_member grows with every draw
+    # ever made, and a join from the inspectors' side made SQLite walk all of it (0.6 s after a
+    # few large draws). Counting members of other departments too is harmless: only the pool's
+    # loads are looked up below.
+    open_visits = select(Inspection.id).where(
+        Inspection.state.in_(OPEN_STATES),
+        Inspection.window_start <= task.window_end,
+        Inspection.window_end >= task.window_start,
+    )
     loads = dict(
         db.session.execute(
             select(TeamMember.inspector_id, func.count())
-            .join(Inspection, Inspection.id == TeamMember.inspection_id)
-            .join(Inspector, Inspector.id == TeamMember.inspector_id)
-            .where(
-                TeamMember.removed_at.is_(None),
-                Inspection.state.in_(OPEN_STATES),
-                Inspection.window_start <= task.window_end,
-                Inspection.window_end >= task.window_start,
-                Inspector.department_id.in_(departments),
-            )
+            .where(TeamMember.inspection_id.in_(open_visits), TeamMember.removed_at.is_(None))
             .group_by(TeamMember.inspector_id)
         ).all()
     )
@@ -488,22 +491,25 @@ def perform_draw(
 
 
 def _bulk_insert(table: Any, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    """executemany straight on the driver: one compiled INSERT, no per-row parameter processing.
+    """Multi-row ``INSERT … VALUES (…), (…), …`` straight on the driver, ``BULK_ROWS`` rows a statement.
 
-    Values must already be in the driver's form (see ``_db_value``); a Core insert of a list of
-    dicts spends more time building parameters than the database spends writing them.
+    Values must already be in the driver's form (see ``_db_value``). A Core insert of a list of
+    dicts spends more time building parameters than the database spends writing them, and even a
+    driver-level executemany costs about 3 µs a row in the sqlite3 module's per-row loop; one
+    statement per few hundred rows writes the ~125,000 rows of a million-target draw 3–4× faster
+    (measured 0.45 s → 0.15 s). The same SQL is valid on PostgreSQL.
     """
     if not rows:
         return
     conn = db.session.connection()
-    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
-    params: Sequence[Any]
-    if compiled.positional:
-        order = [list(columns).index(key) for key in compiled.positiontup or ()]
-        params = rows if order == list(range(len(columns))) else [tuple(r[i] for i in order) for r in rows]
-    else:
-        params = [dict(zip(columns, r, strict=True)) for r in rows]
-    conn.exec_driver_sql(str(compiled), params)
+    quote = conn.dialect.identifier_preparer.quote
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES "
+    group = "(" + ", ".join([mark] * len(columns)) + ")"
+    per = max(1, BULK_PARAMS // len(columns))
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        conn.exec_driver_sql(head + ", ".join([group] * len(chunk)), tuple(v for row in chunk for v in row))
 
 
 def _db_value(column: Any, value: Any) -> Any:
@@ -541,7 +547,7 @@ def _store_results(
     teams: Sequence[Sequence[tuple[str, str]]],
     inspector_ids: dict[str, tuple[int, int]],
 ) -> None:
-    """Write inspections, drawn targets, task links and team members with executemany inserts."""
+    """Write inspections, drawn targets, task links and team members with multi-row inserts."""
     ins_t, member_t = Inspection.__table__, TeamMember.__table__
     now = _db_value(ins_t.c.created_at, utcnow())
     start = _db_value(ins_t.c.window_start, task.window_start)
