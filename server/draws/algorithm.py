@@ -21,6 +21,7 @@ import hashlib
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 
@@ -76,17 +77,71 @@ def weight_for(
 
 def build_snapshot(codes: Sequence[str], strata: Sequence[str], weights: Sequence[int]) -> bytes:
     """The snapshot file's exact bytes. Codes must not contain commas, quotes or line breaks."""
-    body = "".join([f"{c},{s},{w}\n" for c, s, w in zip(codes, strata, weights, strict=True)])
-    data = SNAPSHOT_HEADER + body.encode("utf-8")
+    return snapshot_bytes(
+        [c.encode("utf-8") for c in codes],
+        np.frombuffer("".join(strata).encode("ascii"), dtype="S1"),
+        np.asarray(weights, dtype=np.uint8),
+    )
+
+
+def snapshot_bytes(codes: Sequence[bytes], strata: np.ndarray, weights: np.ndarray) -> bytes:
+    """``build_snapshot`` for UTF-8 codes and the strata ("S1") and weights (uint8) as arrays.
+
+    Built in numpy, not row by row: each row is its code in a padded byte matrix followed by
+    ",S,W\n" (0.05 s instead of 0.2 s for a million rows); the padding is cut out at the end.
+    """
+    n = len(codes)
+    if len(strata) != n or len(weights) != n:
+        raise ValueError("codes, strata and weights differ in length")
+    if not n:
+        return SNAPSHOT_HEADER
+    s_col = np.ascontiguousarray(strata, dtype="S1").view(np.uint8)
+    w_col = np.asarray(weights, dtype=np.uint8)
+    if not np.isin(s_col, np.frombuffer("".join(STRATA).encode("ascii"), dtype=np.uint8)).all():
+        raise SnapshotError("a stratum is not one of " + ", ".join(STRATA))
+    if ((w_col < 1) | (w_col > 3)).any():
+        raise SnapshotError("a weight is not 1, 2 or 3")
+    lens = np.fromiter(map(len, codes), dtype=np.intp, count=n)
+    if not lens.all():
+        raise SnapshotError("a target code is empty")
+    width = int(lens.max())
+    uniform = bool((lens == width).all())  # the usual case: every code an 18-character credit code
+    out = np.empty((n, width + 5), dtype=np.uint8)
+    if uniform:
+        out[:, :width] = np.frombuffer(b"".join(codes), dtype=np.uint8).reshape(n, width)
+        cols: tuple[Any, ...] = tuple(range(width, width + 5))
+        rows: Any = slice(None)
+    else:
+        # "S<width>" pads with NUL bytes; a code's own trailing NULs are restored by its length.
+        out[:, :width] = np.array(codes, dtype=f"S{width}").view(np.uint8).reshape(n, width)
+        rows = np.arange(n)
+        cols = (lens, lens + 1, lens + 2, lens + 3, lens + 4)
+    out[rows, cols[0]] = ord(",")
+    out[rows, cols[1]] = s_col
+    out[rows, cols[2]] = ord(",")
+    out[rows, cols[3]] = w_col + ord("0")
+    out[rows, cols[4]] = ord("\n")
+    body = out.tobytes() if uniform else out[np.arange(width + 5) < (lens + 5)[:, None]].tobytes()
+    data = SNAPSHOT_HEADER + body
     # One cheap check over the whole file instead of a per-row test: every row has exactly two
-    # commas and one newline, so any code needing CSV quoting is caught here.
-    if data.count(b",") != 2 * (len(codes) + 1) or data.count(b"\n") != len(codes) + 1 or b'"' in data:
+    # commas and one newline, so any code needing CSV quoting is caught here (and a carriage
+    # return, which the parser refuses, too).
+    if data.count(b",") != 2 * (n + 1) or data.count(b"\n") != n + 1 or b'"' in data or b"\r" in data:
         raise SnapshotError("a target code contains a comma, quote or line break")
     return data
 
 
 def parse_snapshot(data: bytes) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(codes, strata as an "S1" array, weights as a uint8 array) from snapshot bytes.
+
+    Raises SnapshotError; see ``parse_snapshot_utf8``, which this decodes the codes of.
+    """
+    codes, strata, weights = parse_snapshot_utf8(data)
+    return [c.decode("utf-8") for c in codes], strata, weights
+
+
+def parse_snapshot_utf8(data: bytes) -> tuple[list[bytes], np.ndarray, np.ndarray]:
+    """``parse_snapshot`` with the codes left as UTF-8 bytes (what the selection hashes).
 
     Every row ends in ",<stratum>,<weight>" (one character each), so the checks run in numpy over
     the row ends instead of splitting a million rows in Python. Raises SnapshotError.
@@ -110,10 +165,10 @@ def parse_snapshot(data: bytes) -> tuple[list[str], np.ndarray, np.ndarray]:
     if body.count(b",") != 2 * len(ends) or b'"' in body or b"\r" in body:
         raise SnapshotError("a code contains a comma, quote or carriage return")
     try:
-        text = body.decode("utf-8")
+        body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SnapshotError("not UTF-8") from exc
-    codes = [line[:-4] for line in text.split("\n")[:-1]]
+    codes = [line[:-4] for line in body.split(b"\n")[:-1]]
     return codes, strata.view("S1"), weights.astype(np.uint8)
 
 
@@ -183,13 +238,18 @@ def selection_key(seed: bytes, code: str, weight: int) -> int:
     return max(int.from_bytes(d[8 * j : 8 * j + 8], "big") for j in range(weight))
 
 
-def _digests(seed: bytes, codes: Sequence[str]) -> bytes:
+def _digests(seed: bytes, codes: Sequence[str] | Sequence[bytes]) -> bytes:
+    """SHA-256(seed ‖ code) of every row, concatenated. One hashlib call per row is the floor in
+    CPython (≈ 0.4 µs); codes already in UTF-8 save the encode."""
     sha = hashlib.sha256
-    return b"".join([sha(seed + c.encode("utf-8")).digest() for c in codes])
+    if codes and isinstance(codes[0], str):
+        return b"".join([sha(seed + c.encode("utf-8")).digest() for c in cast("Sequence[str]", codes)])
+    return b"".join([sha(seed + c).digest() for c in cast("Sequence[bytes]", codes)])
 
 
-def selection_keys(seed: bytes, codes: Sequence[str], weights: np.ndarray) -> np.ndarray:
-    """Keys of every row as uint64, vectorised: one SHA-256 per row, then numpy."""
+def selection_keys(seed: bytes, codes: Sequence[str] | Sequence[bytes], weights: np.ndarray) -> np.ndarray:
+    """Keys of every row as uint64, vectorised: one SHA-256 per row, then numpy. Codes are ``str``
+    or their UTF-8 bytes (the same keys either way)."""
     u = np.frombuffer(_digests(seed, codes), dtype=">u8").reshape(-1, 4)
     keys = u[:, 0].astype(np.uint64)
     keys = np.where(weights >= 2, np.maximum(keys, u[:, 1]), keys)
@@ -198,12 +258,16 @@ def selection_keys(seed: bytes, codes: Sequence[str], weights: np.ndarray) -> np
 
 def select(
     seed: bytes,
-    codes: Sequence[str],
+    codes: Sequence[str] | Sequence[bytes],
     strata: Sequence[str] | np.ndarray,
     weights: Sequence[int] | np.ndarray,
     counts: Mapping[str, int],
 ) -> list[int]:
-    """Indices of the drawn rows in rank order (strata A…U, key descending, code ascending)."""
+    """Indices of the drawn rows in rank order (strata A…U, key descending, code ascending).
+
+    Codes may be ``str`` or UTF-8 ``bytes``: UTF-8 orders bytes as ``str`` orders code points, so
+    ties break the same way.
+    """
     w = np.asarray(weights, dtype=np.uint8)
     keys = selection_keys(seed, codes, w)
     s_arr = (

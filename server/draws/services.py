@@ -17,16 +17,18 @@ import hashlib
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from itertools import compress
-from operator import itemgetter
+from dataclasses import dataclass
+from itertools import chain, compress
 from typing import Any
 
 import numpy as np
 from sqlalchemy import (
     ColumnElement,
     Select,
+    String,
     and_,
     case,
+    cast,
     delete,
     exists,
     func,
@@ -187,15 +189,31 @@ def effective_ratios(task: Task) -> dict[str, int]:
     return ratios
 
 
+@dataclass
+class _Eligible:
+    """The eligible targets, row i of every column being one target, in id order."""
+
+    ids: np.ndarray  # int64
+    codes: list[bytes]  # UTF-8, as hashed and written into the snapshot
+    strata: np.ndarray  # "S1": A, B, C, D or U
+    weights: np.ndarray  # uint8: 1, 2 or 3
+    excluded: int  # class-A targets left out as already inspected this year
+
+
 def _eligible_columns(
     task: Task, scope: dict[str, list[str]], year: int, exclude_low_risk: bool
-) -> tuple[list[int], list[str], list[str], list[int], int]:
-    """Ids, codes, strata and weights of every eligible target in id order, and how many class-A
+) -> _Eligible:
+    """Every eligible target's id, code, stratum and weight, in id order, and how many class-A
     targets were left out as already inspected this year (003 第十六条).
 
     One query over the scope computes stratum and weight in SQL from date bounds (no per-row date
-    parsing in Python). Excluded rows come back marked "X" instead of costing a second scan to count.
-    The rows are read straight from the driver's cursor: a million plain tuples, no Row objects.
+    parsing in Python); excluded rows come back marked "X" instead of costing a second scan to count.
+    The database hands back each column as ONE string (``group_concat`` / ``string_agg`` over the
+    rows in id order) rather than a million rows: building a Python tuple and its objects per row
+    was most of the read (0.8 s of about 1 s at a million targets); the strings are split in C and
+    parsed in numpy. All four aggregates consume the same rows in the same order, so the columns
+    line up by construction; the id order is checked (and restored if a database ever differed).
+    Raises ``SnapshotError`` when a code contains a line break (the separator of the codes).
     """
     years = algo.WEIGHT_YEARS
     last = Target.last_inspected_on
@@ -212,24 +230,46 @@ def _eligible_columns(
         start, end = _year_bounds(year)
         low_risk_seen = and_(Target.risk_class == "A", last >= start, last <= end)
         stratum = case((low_risk_seen, "X"), else_=stratum)
-    stmt = (
-        select(Target.id, Target.code, stratum, weight).where(*_scope_conditions(scope)).order_by(Target.id)
+    rows = (
+        select(Target.id.label("id"), Target.code.label("code"), stratum.label("s"), weight.label("w"))
+        .where(*_scope_conditions(scope))
+        .order_by(Target.id)
+        .subquery()
     )
-    result = db.session.connection().execute(stmt)
-    try:
-        rows = result.context.cursor.fetchall()
-    finally:
-        result.close()
-    ids: list[int] = list(map(itemgetter(0), rows))
-    codes: list[str] = list(map(itemgetter(1), rows))
-    strata: list[str] = list(map(itemgetter(2), rows))
-    weights: list[int] = list(map(itemgetter(3), rows))
-    del rows
-    excluded = strata.count("X")
+    conn = db.session.connection()
+    # SQLite reads the ordered subquery in order (its rule: no flattening into an aggregate when
+    # the subquery has ORDER BY); PostgreSQL is told so explicitly. SQLite only knows the in-aggregate
+    # ORDER BY from 3.44.
+    ordered = conn.dialect.name != "sqlite"
+
+    def joined(column: Any, separator: str) -> Any:
+        if not ordered:  # SQLite turns numbers into text itself, cheaper than a CAST (0.08 s)
+            return func.aggregate_strings(column, separator)
+        return func.aggregate_strings(cast(column, String), separator).aggregate_order_by(rows.c.id)
+
+    id_text, code_text, s_text, w_text = conn.execute(
+        select(joined(rows.c.id, ","), joined(rows.c.code, "\n"), joined(rows.c.s, ""), joined(rows.c.w, ""))
+    ).one()
+    if not id_text:
+        return _Eligible(np.empty(0, np.int64), [], np.empty(0, "S1"), np.empty(0, np.uint8), 0)
+    ids = np.fromstring(id_text, dtype=np.int64, sep=",")  # text mode: parsed in C, 15 ms a million
+    codes = code_text.encode("utf-8").split(b"\n")
+    strata = np.frombuffer(s_text.encode("ascii"), dtype="S1")
+    weights = np.frombuffer(w_text.encode("ascii"), dtype=np.uint8) - np.uint8(ord("0"))
+    if len(codes) != len(ids):
+        raise algo.SnapshotError("a target code contains a line break")
+    if len(strata) != len(ids) or len(weights) != len(ids):  # pragma: no cover - one char per row in SQL
+        raise RuntimeError("the eligible columns do not line up")
+    if len(ids) > 1 and not bool((ids[1:] > ids[:-1]).all()):  # pragma: no cover - see above
+        order = np.argsort(ids, kind="stable")
+        ids, strata, weights = ids[order], strata[order], weights[order]
+        codes = [codes[i] for i in order.tolist()]
+    keep = strata != b"X"
+    excluded = len(ids) - int(np.count_nonzero(keep))
     if excluded:
-        keep = [s != "X" for s in strata]
-        ids, codes, strata, weights = (list(compress(col, keep)) for col in (ids, codes, strata, weights))  # type: ignore[assignment]
-    return ids, codes, strata, weights, excluded
+        ids, strata, weights = ids[keep], strata[keep], weights[keep]
+        codes = list(compress(codes, keep.tolist()))
+    return _Eligible(ids, codes, strata, weights, excluded)
 
 
 def required_specialties(task: Task) -> list[str]:
@@ -384,23 +424,26 @@ def perform_draw(
     ratios = effective_ratios(task)
 
     with _gc_paused():
-        ids, codes, strata, weights, excluded = _eligible_columns(
-            task, scope, day.year, exclude_low_risk=override is None
-        )
-        if not codes:
-            raise ApiError("draw_empty_pool", detail=f"excluded as low-risk inspected this year: {excluded}")
         try:
-            snapshot = algo.build_snapshot(codes, strata, weights)
+            rows = _eligible_columns(task, scope, day.year, exclude_low_risk=override is None)
+            excluded = rows.excluded
+            if not rows.codes:
+                raise ApiError(
+                    "draw_empty_pool", detail=f"excluded as low-risk inspected this year: {excluded}"
+                )
+            snapshot = algo.snapshot_bytes(rows.codes, rows.strata, rows.weights)
         except algo.SnapshotError as exc:
             raise ApiError("draw_snapshot_invalid", detail=str(exc)) from exc
-        s_arr = np.frombuffer("".join(strata).encode("ascii"), dtype="S1")
-        pools = {s: int(n) for s in algo.STRATA if (n := int(np.count_nonzero(s_arr == s.encode())))}
+        pools = {s: int(n) for s in algo.STRATA if (n := int(np.count_nonzero(rows.strata == s.encode())))}
         counts = algo.compute_counts(pools, ratios, task.fixed_count, task.min_one)
-        chosen = algo.select(seed, codes, s_arr, weights, counts)
-        drawn = [(ids[i], codes[i], strata[i], weights[i]) for i in chosen]
+        chosen = algo.select(seed, rows.codes, rows.strata, rows.weights, counts)
+        drawn = [
+            (int(rows.ids[i]), rows.codes[i].decode("utf-8"), rows.strata[i].decode(), int(rows.weights[i]))
+            for i in chosen
+        ]
         drawn_codes = {d[0]: d[1] for d in drawn}
-        snapshot_rows = len(codes)
-        del ids, codes, strata, weights, s_arr
+        snapshot_rows = len(rows.codes)
+        del rows
 
         pool, excluded_inspectors, inspector_ids = _inspector_pool(task, day)
         merged = _mergeable(task, drawn_codes)
@@ -509,7 +552,7 @@ def _bulk_insert(table: Any, columns: Sequence[str], rows: Sequence[tuple[Any, .
     per = max(1, BULK_PARAMS // len(columns))
     for start in range(0, len(rows), per):
         chunk = rows[start : start + per]
-        conn.exec_driver_sql(head + ", ".join([group] * len(chunk)), tuple(v for row in chunk for v in row))
+        conn.exec_driver_sql(head + ", ".join([group] * len(chunk)), tuple(chain.from_iterable(chunk)))
 
 
 def _db_value(column: Any, value: Any) -> Any:
@@ -555,9 +598,17 @@ def _store_results(
     inspection_of: dict[int, int] = {
         t: merged[code]["inspection_id"] for t, code, _, _ in drawn if code in merged
     }
-    new = [d[0] for d in drawn if d[1] not in merged]
+    # Rows go in in target-id order (new inspections numbered in that order too): the indexes on
+    # target_id then grow at neighbouring places instead of at ~25,000 random ones (measured:
+    # inspections and drawn targets written 2.5× faster). The rank is a column, so nothing reads
+    # meaning into the physical order.
+    ranked = sorted(
+        (t, rank, code, stratum, weight) for rank, (t, code, stratum, weight) in enumerate(drawn, 1)
+    )
+    new = [row[0] for row in ranked if row[2] not in merged]
     new_ids = _new_ids(ins_t, len(new)) if new else []
     inspection_of.update(zip(new, new_ids, strict=True))
+    draw_id, task_id = draw.id, task.id  # plain ints: an ORM attribute read per row adds up
     _bulk_insert(
         ins_t,
         ("id", "target_id", "window_start", "window_end", "state", "created_at"),
@@ -566,24 +617,21 @@ def _store_results(
     _bulk_insert(
         DrawnTarget.__table__,
         ("draw_id", "target_id", "rank", "stratum", "weight", "inspection_id"),
-        [
-            (draw.id, t, rank, stratum, weight, inspection_of[t])
-            for rank, (t, _, stratum, weight) in enumerate(drawn, start=1)
-        ],
+        [(draw_id, t, rank, stratum, weight, inspection_of[t]) for t, rank, _, stratum, weight in ranked],
     )
     _bulk_insert(
         InspectionTask.__table__,
         ("inspection_id", "task_id", "draw_id"),
-        [(inspection_of[d[0]], task.id, draw.id) for d in drawn],
+        [(inspection_of[row[0]], task_id, draw_id) for row in ranked],
     )
     assigned_at = _db_value(member_t.c.assigned_at, utcnow())
     _bulk_insert(
         member_t,
         ("inspection_id", "inspector_id", "department_id", "role", "draw_id", "assigned_at"),
         [
-            (inspection_of[d[0]], *inspector_ids[code], role, draw.id, assigned_at)
-            for d, team in zip(drawn, teams, strict=True)
-            for code, role in team
+            (inspection_of[t], *inspector_ids[code], role, draw_id, assigned_at)
+            for t, rank, _, _, _ in ranked
+            for code, role in teams[rank - 1]
         ],
     )
 
@@ -806,12 +854,12 @@ def recompute(
     in rank order, the per-stratum counts, and each drawn target's initial team
     (inspector code, role, department id)."""
     params = draw.parameters
-    codes, strata, weights = algo.parse_snapshot(snapshot)
+    codes, strata, weights = algo.parse_snapshot_utf8(snapshot)
     pools = {s: n for s in algo.STRATA if (n := int(np.count_nonzero(strata == s.encode())))}
     counts = algo.compute_counts(pools, params["ratios_bp"], params["fixed_count"], params["min_one"])
     seed = bytes.fromhex(draw.seed)
     chosen = algo.select(seed, codes, strata, weights, counts)
-    drawn = [(codes[i], strata[i].decode(), int(weights[i])) for i in chosen]
+    drawn = [(codes[i].decode("utf-8"), strata[i].decode(), int(weights[i])) for i in chosen]
     team = params["team"]
     pool = [algo.PoolInspector(code, dept, load) for code, dept, load in team["pool"]]
     departments = {p.code: p.department_id for p in pool}
