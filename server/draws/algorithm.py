@@ -21,7 +21,7 @@ import hashlib
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 
@@ -34,6 +34,7 @@ DEFAULT_BASE_RATIO_BP = 300  # 3 %: the yearly enterprise coverage floor (000 §
 # 003 第十六条: raise the weight of targets not inspected for 2, 3 or more years. Weight 3 also
 # covers targets never inspected. Stored with every draw so the thresholds can change later.
 WEIGHT_YEARS = {"2": 2, "3": 3}
+SHORT_ROWS_SPLICED = 10_000  # snapshot_bytes: up to this many shorter codes are spliced, not masked
 
 
 class SnapshotError(ValueError):
@@ -88,7 +89,7 @@ def snapshot_bytes(codes: Sequence[bytes], strata: np.ndarray, weights: np.ndarr
     """``build_snapshot`` for UTF-8 codes and the strata ("S1") and weights (uint8) as arrays.
 
     Built in numpy, not row by row: each row is its code in a padded byte matrix followed by
-    ",S,W\n" (0.05 s instead of 0.2 s for a million rows); the padding is cut out at the end.
+    ",S,W\\n", and the padding is cut out at the end (0.08 s instead of 0.3 s for a million rows).
     """
     n = len(codes)
     if len(strata) != n or len(weights) != n:
@@ -105,23 +106,32 @@ def snapshot_bytes(codes: Sequence[bytes], strata: np.ndarray, weights: np.ndarr
     if not lens.all():
         raise SnapshotError("a target code is empty")
     width = int(lens.max())
-    uniform = bool((lens == width).all())  # the usual case: every code an 18-character credit code
+    # Row i of the matrix: code i padded with NULs to ``width`` ("S<width>" pads; a code's own
+    # trailing NULs come back through its length), then ",S,W\n" in the last five columns.
     out = np.empty((n, width + 5), dtype=np.uint8)
-    if uniform:
-        out[:, :width] = np.frombuffer(b"".join(codes), dtype=np.uint8).reshape(n, width)
-        cols: tuple[Any, ...] = tuple(range(width, width + 5))
-        rows: Any = slice(None)
+    out[:, :width] = np.array(codes, dtype=f"S{width}").view(np.uint8).reshape(n, width)
+    out[:, width] = ord(",")
+    out[:, width + 1] = s_col
+    out[:, width + 2] = ord(",")
+    out[:, width + 3] = w_col + ord("0")
+    out[:, width + 4] = ord("\n")
+    short = np.flatnonzero(lens < width)
+    if not len(short):  # the usual case: every code an 18-character credit code
+        body = out.tobytes()
+    elif len(short) <= SHORT_ROWS_SPLICED:
+        # A few shorter codes (products, projects): splice those rows, copy the runs between.
+        flat, size, at, pieces = out.data.cast("B"), width + 5, 0, []
+        for row, length in zip(short.tolist(), lens[short].tolist(), strict=True):
+            pieces += [
+                flat[at : row * size],
+                flat[row * size : row * size + length],
+                flat[(row + 1) * size - 5 : (row + 1) * size],
+            ]
+            at = (row + 1) * size
+        pieces.append(flat[at:])
+        body = b"".join(pieces)
     else:
-        # "S<width>" pads with NUL bytes; a code's own trailing NULs are restored by its length.
-        out[:, :width] = np.array(codes, dtype=f"S{width}").view(np.uint8).reshape(n, width)
-        rows = np.arange(n)
-        cols = (lens, lens + 1, lens + 2, lens + 3, lens + 4)
-    out[rows, cols[0]] = ord(",")
-    out[rows, cols[1]] = s_col
-    out[rows, cols[2]] = ord(",")
-    out[rows, cols[3]] = w_col + ord("0")
-    out[rows, cols[4]] = ord("\n")
-    body = out.tobytes() if uniform else out[np.arange(width + 5) < (lens + 5)[:, None]].tobytes()
+        body = out[(np.arange(width + 5) < lens[:, None]) | (np.arange(width + 5) >= width)].tobytes()
     data = SNAPSHOT_HEADER + body
     # One cheap check over the whole file instead of a per-row test: every row has exactly two
     # commas and one newline, so any code needing CSV quoting is caught here (and a carriage
@@ -238,22 +248,28 @@ def selection_key(seed: bytes, code: str, weight: int) -> int:
     return max(int.from_bytes(d[8 * j : 8 * j + 8], "big") for j in range(weight))
 
 
-def _digests(seed: bytes, codes: Sequence[str] | Sequence[bytes]) -> bytes:
-    """SHA-256(seed ‖ code) of every row, concatenated. One hashlib call per row is the floor in
-    CPython (≈ 0.4 µs); codes already in UTF-8 save the encode."""
+def digests(seed: bytes, codes: Sequence[str] | Sequence[bytes]) -> bytes:
+    """SHA-256(seed ‖ code) of every row, concatenated (32 bytes a row). One hashlib call per row
+    is the floor in CPython (≈ 0.4 µs); codes already in UTF-8 save the encode."""
     sha = hashlib.sha256
     if codes and isinstance(codes[0], str):
         return b"".join([sha(seed + c.encode("utf-8")).digest() for c in cast("Sequence[str]", codes)])
     return b"".join([sha(seed + c).digest() for c in cast("Sequence[bytes]", codes)])
 
 
-def selection_keys(seed: bytes, codes: Sequence[str] | Sequence[bytes], weights: np.ndarray) -> np.ndarray:
-    """Keys of every row as uint64, vectorised: one SHA-256 per row, then numpy. Codes are ``str``
-    or their UTF-8 bytes (the same keys either way)."""
-    u = np.frombuffer(_digests(seed, codes), dtype=">u8").reshape(-1, 4)
+def keys_from_digests(data: bytes, weights: np.ndarray) -> np.ndarray:
+    """Step 3's keys as uint64 from the rows' digests: the largest of the first ``weight``
+    big-endian 64-bit words of each."""
+    u = np.frombuffer(data, dtype=">u8").reshape(-1, 4)
     keys = u[:, 0].astype(np.uint64)
     keys = np.where(weights >= 2, np.maximum(keys, u[:, 1]), keys)
     return np.where(weights >= 3, np.maximum(keys, u[:, 2]), keys)
+
+
+def selection_keys(seed: bytes, codes: Sequence[str] | Sequence[bytes], weights: np.ndarray) -> np.ndarray:
+    """Keys of every row as uint64, vectorised: one SHA-256 per row, then numpy. Codes are ``str``
+    or their UTF-8 bytes (the same keys either way)."""
+    return keys_from_digests(digests(seed, codes), weights)
 
 
 def select(
@@ -262,14 +278,19 @@ def select(
     strata: Sequence[str] | np.ndarray,
     weights: Sequence[int] | np.ndarray,
     counts: Mapping[str, int],
+    keys: np.ndarray | None = None,
 ) -> list[int]:
     """Indices of the drawn rows in rank order (strata A…U, key descending, code ascending).
 
     Codes may be ``str`` or UTF-8 ``bytes``: UTF-8 orders bytes as ``str`` orders code points, so
-    ties break the same way.
+    ties break the same way. ``keys`` are ``selection_keys(seed, codes, weights)`` if the caller
+    already computed them.
     """
     w = np.asarray(weights, dtype=np.uint8)
-    keys = selection_keys(seed, codes, w)
+    if keys is None:
+        keys = selection_keys(seed, codes, w)
+    elif len(keys) != len(codes):
+        raise ValueError("one key per row")
     s_arr = (
         strata
         if isinstance(strata, np.ndarray)

@@ -15,6 +15,7 @@ import datetime as dt
 import gc
 import hashlib
 import secrets
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -197,14 +198,15 @@ class _Eligible:
     codes: list[bytes]  # UTF-8, as hashed and written into the snapshot
     strata: np.ndarray  # "S1": A, B, C, D or U
     weights: np.ndarray  # uint8: 1, 2 or 3
+    keys: np.ndarray  # uint64 selection keys (algorithm step 3) for the draw's seed
     excluded: int  # class-A targets left out as already inspected this year
 
 
 def _eligible_columns(
-    task: Task, scope: dict[str, list[str]], year: int, exclude_low_risk: bool
+    task: Task, scope: dict[str, list[str]], year: int, exclude_low_risk: bool, seed: bytes
 ) -> _Eligible:
-    """Every eligible target's id, code, stratum and weight, in id order, and how many class-A
-    targets were left out as already inspected this year (003 第十六条).
+    """Every eligible target's id, code, stratum, weight and selection key, in id order, and how
+    many class-A targets were left out as already inspected this year (003 第十六条).
 
     One query over the scope computes stratum and weight in SQL from date bounds (no per-row date
     parsing in Python); excluded rows come back marked "X" instead of costing a second scan to count.
@@ -213,7 +215,12 @@ def _eligible_columns(
     was most of the read (0.8 s of about 1 s at a million targets); the strings are split in C and
     parsed in numpy. All four aggregates consume the same rows in the same order, so the columns
     line up by construction; the id order is checked (and restored if a database ever differed).
-    Raises ``SnapshotError`` when a code contains a line break (the separator of the codes).
+
+    Reading and hashing overlap: a first, cheap query returns just the codes, and while a helper
+    thread waits for the full query (the database works without holding the GIL) this thread
+    computes the SHA-256 of every code. The full query is the snapshot; the early codes are only
+    used if they are exactly its codes, otherwise (the directory changed in between) the codes are
+    hashed again. Raises ``SnapshotError`` when a code contains a line break (the codes' separator).
     """
     years = algo.WEIGHT_YEARS
     last = Target.last_inspected_on
@@ -230,9 +237,16 @@ def _eligible_columns(
         start, end = _year_bounds(year)
         low_risk_seen = and_(Target.risk_class == "A", last >= start, last <= end)
         stratum = case((low_risk_seen, "X"), else_=stratum)
+    conditions = _scope_conditions(scope)
     rows = (
         select(Target.id.label("id"), Target.code.label("code"), stratum.label("s"), weight.label("w"))
-        .where(*_scope_conditions(scope))
+        .where(*conditions)
+        .order_by(Target.id)
+        .subquery()
+    )
+    early = (
+        select(Target.id.label("id"), Target.code.label("code"))
+        .where(*conditions)
         .order_by(Target.id)
         .subquery()
     )
@@ -242,34 +256,64 @@ def _eligible_columns(
     # ORDER BY from 3.44.
     ordered = conn.dialect.name != "sqlite"
 
-    def joined(column: Any, separator: str) -> Any:
+    def joined(column: Any, separator: str, order_by: Any) -> Any:
         if not ordered:  # SQLite turns numbers into text itself, cheaper than a CAST (0.08 s)
             return func.aggregate_strings(column, separator)
-        return func.aggregate_strings(cast(column, String), separator).aggregate_order_by(rows.c.id)
+        return func.aggregate_strings(cast(column, String), separator).aggregate_order_by(order_by)
 
-    id_text, code_text, s_text, w_text = conn.execute(
-        select(joined(rows.c.id, ","), joined(rows.c.code, "\n"), joined(rows.c.s, ""), joined(rows.c.w, ""))
-    ).one()
+    early_text = conn.execute(select(joined(early.c.code, "\n", early.c.id))).scalar()
+    full = select(
+        joined(rows.c.id, ",", rows.c.id),
+        joined(rows.c.code, "\n", rows.c.id),
+        joined(rows.c.s, "", rows.c.id),
+        joined(rows.c.w, "", rows.c.id),
+    )
+    outcome: dict[str, Any] = {}
+
+    def read_full() -> None:
+        # Only this thread uses the connection until the join below.
+        try:
+            outcome["row"] = conn.execute(full).one()
+        except BaseException as exc:  # handed to the caller's thread as is
+            outcome["error"] = exc
+
+    reader = threading.Thread(target=read_full, name="draw-read", daemon=True)
+    reader.start()
+    try:
+        early_codes = early_text.encode("utf-8").split(b"\n") if early_text else []
+        early_digests = algo.digests(seed, early_codes)
+    finally:
+        reader.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    id_text, code_text, s_text, w_text = outcome["row"]
     if not id_text:
-        return _Eligible(np.empty(0, np.int64), [], np.empty(0, "S1"), np.empty(0, np.uint8), 0)
+        empty = np.empty(0, np.uint64)
+        return _Eligible(np.empty(0, np.int64), [], np.empty(0, "S1"), np.empty(0, np.uint8), empty, 0)
+    if code_text == early_text:
+        codes, digests = early_codes, early_digests
+    else:  # a target was added, removed or renamed between the two reads
+        codes = code_text.encode("utf-8").split(b"\n")
+        digests = algo.digests(seed, codes)
+    del early_codes, early_digests, early_text
     ids = np.fromstring(id_text, dtype=np.int64, sep=",")  # text mode: parsed in C, 15 ms a million
-    codes = code_text.encode("utf-8").split(b"\n")
     strata = np.frombuffer(s_text.encode("ascii"), dtype="S1")
     weights = np.frombuffer(w_text.encode("ascii"), dtype=np.uint8) - np.uint8(ord("0"))
     if len(codes) != len(ids):
         raise algo.SnapshotError("a target code contains a line break")
     if len(strata) != len(ids) or len(weights) != len(ids):  # pragma: no cover - one char per row in SQL
         raise RuntimeError("the eligible columns do not line up")
+    keys = algo.keys_from_digests(digests, weights)
     if len(ids) > 1 and not bool((ids[1:] > ids[:-1]).all()):  # pragma: no cover - see above
         order = np.argsort(ids, kind="stable")
-        ids, strata, weights = ids[order], strata[order], weights[order]
+        ids, strata, weights, keys = ids[order], strata[order], weights[order], keys[order]
         codes = [codes[i] for i in order.tolist()]
     keep = strata != b"X"
     excluded = len(ids) - int(np.count_nonzero(keep))
     if excluded:
-        ids, strata, weights = ids[keep], strata[keep], weights[keep]
+        ids, strata, weights, keys = ids[keep], strata[keep], weights[keep], keys[keep]
         codes = list(compress(codes, keep.tolist()))
-    return _Eligible(ids, codes, strata, weights, excluded)
+    return _Eligible(ids, codes, strata, weights, keys, excluded)
 
 
 def required_specialties(task: Task) -> list[str]:
@@ -425,7 +469,7 @@ def perform_draw(
 
     with _gc_paused():
         try:
-            rows = _eligible_columns(task, scope, day.year, exclude_low_risk=override is None)
+            rows = _eligible_columns(task, scope, day.year, exclude_low_risk=override is None, seed=seed)
             excluded = rows.excluded
             if not rows.codes:
                 raise ApiError(
@@ -436,7 +480,7 @@ def perform_draw(
             raise ApiError("draw_snapshot_invalid", detail=str(exc)) from exc
         pools = {s: int(n) for s in algo.STRATA if (n := int(np.count_nonzero(rows.strata == s.encode())))}
         counts = algo.compute_counts(pools, ratios, task.fixed_count, task.min_one)
-        chosen = algo.select(seed, rows.codes, rows.strata, rows.weights, counts)
+        chosen = algo.select(seed, rows.codes, rows.strata, rows.weights, counts, keys=rows.keys)
         drawn = [
             (int(rows.ids[i]), rows.codes[i].decode("utf-8"), rows.strata[i].decode(), int(rows.weights[i]))
             for i in chosen
