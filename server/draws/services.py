@@ -16,11 +16,11 @@ import gc
 import hashlib
 import secrets
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain, compress
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import (
@@ -190,6 +190,41 @@ def effective_ratios(task: Task) -> dict[str, int]:
     return ratios
 
 
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+def _alongside(helper: Callable[[], T], here: Callable[[], U]) -> tuple[T, U]:
+    """Run ``helper`` in a second thread while ``here`` runs in this one; both results, or the
+    first exception (the helper's first), raised in this thread once both have finished.
+
+    Worth it only where the helper spends its time outside the GIL (a database call in C).
+    """
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = helper()
+        except BaseException as exc:  # handed over to the calling thread as is
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="spotcheck-helper", daemon=True)
+    thread.start()
+    try:
+        mine = here()
+    finally:
+        thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"], mine
+
+
+def _early_codes(conn: Any, stmt: Any) -> str | None:
+    """The eligible codes alone, joined by line breaks: what the hashing starts on (a seam for tests)."""
+    text: str | None = conn.execute(stmt).scalar()
+    return text
+
+
 @dataclass
 class _Eligible:
     """The eligible targets, row i of every column being one target, in id order."""
@@ -261,32 +296,21 @@ def _eligible_columns(
             return func.aggregate_strings(column, separator)
         return func.aggregate_strings(cast(column, String), separator).aggregate_order_by(order_by)
 
-    early_text = conn.execute(select(joined(early.c.code, "\n", early.c.id))).scalar()
+    early_text = _early_codes(conn, select(joined(early.c.code, "\n", early.c.id)))
     full = select(
         joined(rows.c.id, ",", rows.c.id),
         joined(rows.c.code, "\n", rows.c.id),
         joined(rows.c.s, "", rows.c.id),
         joined(rows.c.w, "", rows.c.id),
     )
-    outcome: dict[str, Any] = {}
 
-    def read_full() -> None:
-        # Only this thread uses the connection until the join below.
-        try:
-            outcome["row"] = conn.execute(full).one()
-        except BaseException as exc:  # handed to the caller's thread as is
-            outcome["error"] = exc
+    def hash_early() -> tuple[list[bytes], bytes]:
+        codes = early_text.encode("utf-8").split(b"\n") if early_text else []
+        return codes, algo.digests(seed, codes)
 
-    reader = threading.Thread(target=read_full, name="draw-read", daemon=True)
-    reader.start()
-    try:
-        early_codes = early_text.encode("utf-8").split(b"\n") if early_text else []
-        early_digests = algo.digests(seed, early_codes)
-    finally:
-        reader.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    id_text, code_text, s_text, w_text = outcome["row"]
+    # Only the helper thread uses the connection until both are done.
+    full_row, (early_codes, early_digests) = _alongside(lambda: conn.execute(full).one(), hash_early)
+    id_text, code_text, s_text, w_text = full_row
     if not id_text:
         empty = np.empty(0, np.uint64)
         return _Eligible(np.empty(0, np.int64), [], np.empty(0, "S1"), np.empty(0, np.uint8), empty, 0)
@@ -295,7 +319,7 @@ def _eligible_columns(
     else:  # a target was added, removed or renamed between the two reads
         codes = code_text.encode("utf-8").split(b"\n")
         digests = algo.digests(seed, codes)
-    del early_codes, early_digests, early_text
+    del early_codes, early_digests
     ids = np.fromstring(id_text, dtype=np.int64, sep=",")  # text mode: parsed in C, 15 ms a million
     strata = np.frombuffer(s_text.encode("ascii"), dtype="S1")
     weights = np.frombuffer(w_text.encode("ascii"), dtype=np.uint8) - np.uint8(ord("0"))

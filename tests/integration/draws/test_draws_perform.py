@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from server.audit.models import AuditEvent
 from server.draws import algorithm as algo
+from server.draws import services
 from server.draws.models import Draw, DrawnTarget
 from server.draws.services import perform_draw, verify_draw, void_draw
 from server.errors import ApiError
@@ -79,6 +80,73 @@ def test_the_snapshot_lists_every_eligible_target_with_stratum_and_weight(build:
     assert hashlib.sha256(data).hexdigest() == draw.snapshot_hash
     assert draw.parameters["low_risk_exclusion"] == {"applied": True, "excluded": 1, "override_reason": None}
     assert draw.parameters["weight_years"] == {"2": 2, "3": 3}
+
+
+def test_codes_of_other_lengths_and_scripts_are_written_in_id_order(build: Builder) -> None:
+    bureau = build.department()
+    build.inspectors(bureau, 2)
+    rows = [
+        build.target(code="P-140581-0001", kind="product", last_inspected_on=None),
+        build.target(risk_class="D"),
+        build.target(code="项目-7", kind="project", risk_class=None),
+        build.target(risk_class="C", last_inspected_on=dt.date(2022, 1, 1)),
+        build.target(code="X", risk_class="A", last_inspected_on=dt.date(2024, 1, 1)),
+    ]
+    task = build.task(bureau, fixed_count=2)
+    build.commit()
+    draw = perform_draw(task, today=DRAW_DAY)
+    strata, weights = ["B", "D", "U", "C", "A"], [3, 1, 1, 3, 1]
+    expected = "code,stratum,weight\n" + "".join(
+        f"{t.code},{s},{w}\n" for t, s, w in zip(rows, strata, weights, strict=True)
+    )
+    assert blob_store().read(draw.snapshot_hash) == expected.encode("utf-8")
+    assert verify_draw(draw) == []
+
+
+@pytest.mark.parametrize("code", ["BAD,CODE", 'BAD"CODE', "BAD\nCODE", "BAD\rCODE"])
+def test_a_code_the_snapshot_cannot_hold_refuses_the_draw(build: Builder, code: str) -> None:
+    bureau = build.department()
+    build.inspectors(bureau, 2)
+    build.targets(3)
+    build.target(code=code)
+    task = build.task(bureau)
+    build.commit()
+    with pytest.raises(ApiError) as exc:
+        perform_draw(task, today=DRAW_DAY)
+    assert exc.value.code == "draw_snapshot_invalid"
+    db.session.rollback()
+    assert _count(Draw) == 0 and _count(Inspection) == 0
+
+
+@pytest.mark.parametrize("stale", [False, True])
+def test_hashing_starts_on_early_codes_but_the_full_read_decides(
+    build: Builder, monkeypatch: pytest.MonkeyPatch, stale: bool
+) -> None:
+    """The codes are hashed while the full read runs; if the directory changed in between (here:
+    the early read is made to disagree), the codes of the full read are hashed again."""
+    bureau = build.department()
+    build.inspectors(bureau, 3)
+    for cls in ("A", "B", "C", "D", None):
+        build.targets(8, risk_class=cls, last_inspected_on=dt.date(2023, 6, 1))
+    task = build.task(bureau, fixed_count=12)
+    build.commit()
+    real_early, real_digests = services._early_codes, algo.digests
+    hashed: list[int] = []
+
+    def early(conn: Any, stmt: Any) -> str | None:
+        text = real_early(conn, stmt)
+        return "\n".join(reversed(text.split("\n"))) if stale and text else text
+
+    def digests(seed: bytes, codes: Any) -> bytes:
+        hashed.append(len(codes))
+        return real_digests(seed, codes)
+
+    monkeypatch.setattr(services, "_early_codes", early)
+    monkeypatch.setattr(algo, "digests", digests)
+    draw = perform_draw(task, today=DRAW_DAY)
+    assert hashed == ([40, 40] if stale else [40])
+    monkeypatch.undo()
+    assert verify_draw(draw) == []  # recomputed from the snapshot: the keys were the right ones
 
 
 def test_low_risk_inspected_this_year_comes_back_only_with_a_recorded_reason(build: Builder) -> None:
