@@ -38,7 +38,9 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import SingletonThreadPool
 
 from server.accounts.models import User
 from server.accounts.services import visible_department_ids
@@ -194,12 +196,15 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 
-def _alongside(helper: Callable[[], T], here: Callable[[], U]) -> tuple[T, U]:
+def _alongside(helper: Callable[[], T], here: Callable[[], U], parallel: bool = True) -> tuple[T, U]:
     """Run ``helper`` in a second thread while ``here`` runs in this one; both results, or the
     first exception (the helper's first), raised in this thread once both have finished.
+    With ``parallel`` false, the helper simply runs first, here.
 
     Worth it only where the helper spends its time outside the GIL (a database call in C).
     """
+    if not parallel:
+        return helper(), here()
     outcome: dict[str, Any] = {}
 
     def run() -> None:
@@ -217,6 +222,12 @@ def _alongside(helper: Callable[[], T], here: Callable[[], U]) -> tuple[T, U]:
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"], mine
+
+
+def _thread_bound(conn: Connection) -> bool:
+    """Whether the DBAPI connection may only be used by the thread that made it: SQLAlchemy's
+    in-memory SQLite (``sqlite://``) keeps one such connection per thread (SingletonThreadPool)."""
+    return conn.dialect.name == "sqlite" and isinstance(conn.engine.pool, SingletonThreadPool)
 
 
 def _early_codes(conn: Any, stmt: Any) -> str | None:
@@ -309,7 +320,9 @@ def _eligible_columns(
         return codes, algo.digests(seed, codes)
 
     # Only the helper thread uses the connection until both are done.
-    full_row, (early_codes, early_digests) = _alongside(lambda: conn.execute(full).one(), hash_early)
+    full_row, (early_codes, early_digests) = _alongside(
+        lambda: conn.execute(full).one(), hash_early, parallel=not _thread_bound(conn)
+    )
     id_text, code_text, s_text, w_text = full_row
     if not id_text:
         empty = np.empty(0, np.uint64)
