@@ -5,8 +5,10 @@ snapshot file and the draw's ``parameters``, and computes everything else with t
 of ``algorithm``. ``verify_draw`` recomputes from those frozen inputs alone, so a later change to
 the directory never makes an honest draw look tampered with.
 
-Large draws (a million targets, tens of thousands drawn) never build per-row ORM objects: rows are
-read as tuples, selection runs in numpy and the results are written with multi-row inserts.
+Large draws (a million targets, tens of thousands drawn) never build per-row objects where they can
+avoid it: the eligible rows come back as one aggregated string per column, hashing overlaps that
+read, the snapshot and the selection run in numpy and the results are written with multi-row
+inserts. ``bench/README.md`` says where the time of a million-target draw goes.
 """
 
 from __future__ import annotations
@@ -615,13 +617,12 @@ def perform_draw(
 
 
 def _bulk_insert(table: Any, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    """Multi-row ``INSERT … VALUES (…), (…), …`` straight on the driver, ``BULK_ROWS`` rows a statement.
+    """Multi-row ``INSERT … VALUES (…), (…), …`` on the driver, ``BULK_PARAMS`` values a statement.
 
     Values must already be in the driver's form (see ``_db_value``). A Core insert of a list of
     dicts spends more time building parameters than the database spends writing them, and even a
-    driver-level executemany costs about 3 µs a row in the sqlite3 module's per-row loop; one
-    statement per few hundred rows writes the ~125,000 rows of a million-target draw 3–4× faster
-    (measured 0.45 s → 0.15 s). The same SQL is valid on PostgreSQL.
+    driver-level executemany costs about 2–3 µs a row in the sqlite3 module's per-row loop; one
+    statement per ~160 rows spends that once. The same SQL is valid on PostgreSQL.
     """
     if not rows:
         return
