@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import sqlite3
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from server.audit.models import AuditEvent
 from server.draws import algorithm as algo
@@ -118,35 +120,96 @@ def test_a_code_the_snapshot_cannot_hold_refuses_the_draw(build: Builder, code: 
     assert _count(Draw) == 0 and _count(Inspection) == 0
 
 
-@pytest.mark.parametrize("stale", [False, True])
-def test_hashing_starts_on_early_codes_but_the_full_read_decides(
-    build: Builder, monkeypatch: pytest.MonkeyPatch, stale: bool
+@pytest.mark.parametrize(
+    "scope",
+    [{}, {"kinds": ["enterprise", "cooperative"], "districts": ["北城"], "statuses": ["active", "moved"]}],
+)
+def test_a_large_table_is_read_in_id_ranges_with_the_same_snapshot(
+    build: Builder, monkeypatch: pytest.MonkeyPatch, scope: dict[str, list[str]]
 ) -> None:
-    """The codes are hashed while the full read runs; if the directory changed in between (here:
-    the early read is made to disagree), the codes of the full read are hashed again."""
+    """On SQLite the draw reads id ranges in a helper thread while it hashes (one transaction, so
+    one state), walking each by rowid; the snapshot and the keys are the same as from one read."""
     bureau = build.department()
     build.inspectors(bureau, 3)
-    for cls in ("A", "B", "C", "D", None):
-        build.targets(8, risk_class=cls, last_inspected_on=dt.date(2023, 6, 1))
-    task = build.task(bureau, fixed_count=12)
+    for n, cls in enumerate(("A", "B", "C", "D", None) * 8):
+        build.target(
+            risk_class=cls,
+            last_inspected_on=dt.date(2023, 6, 1),
+            kind=("enterprise", "individual", "cooperative")[n % 3],
+            district=("北城", "南城")[n % 2],
+            status=("active", "moved", "revoked")[n % 3 - 1],
+        )
+    build.target(risk_class="A", last_inspected_on=dt.date(2025, 2, 1))  # excluded: seen this year
+    task = build.task(bureau, fixed_count=12, scope=scope)
     build.commit()
-    real_early, real_digests = services._early_codes, algo.digests
-    hashed: list[int] = []
+    whole = perform_draw(task, today=DRAW_DAY)
+    void_draw(whole, None, "再抽一次")
+    db.session.commit()
 
-    def early(conn: Any, stmt: Any) -> str | None:
-        text = real_early(conn, stmt)
-        return "\n".join(reversed(text.split("\n"))) if stale and text else text
+    calls: list[tuple[int, bool]] = []
+    real = services._pipelined
 
-    def digests(seed: bytes, codes: Any) -> bytes:
-        hashed.append(len(codes))
-        return real_digests(seed, codes)
+    def spy(produce: Any, consume: Any, parallel: bool = True) -> None:
+        items: list[Any] = []
 
-    monkeypatch.setattr(services, "_early_codes", early)
-    monkeypatch.setattr(algo, "digests", digests)
+        def counting(item: Any) -> None:
+            items.append(item)
+            consume(item)
+
+        real(produce, counting, parallel)
+        calls.append((len(items), parallel))
+
+    monkeypatch.setattr(services, "MIN_IDS_PER_PART", 5)
+    monkeypatch.setattr(services, "_pipelined", spy)
+    parts = perform_draw(task, today=DRAW_DAY)
+    sqlite = db.session.connection().dialect.name == "sqlite"
+    assert calls == ([(8, True)] if sqlite else [(1, False)])
+    assert parts.snapshot_hash == whole.snapshot_hash
+    assert 0 < parts.snapshot_rows <= 40
+    assert parts.parameters["low_risk_exclusion"]["excluded"] == (0 if scope else 1)
+    assert verify_draw(parts) == []
+
+
+def test_the_draw_locks_out_other_writers_from_its_start(
+    build: Builder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: the whole database's write lock (BEGIN IMMEDIATE), so the draw's several reads see
+    one state; PostgreSQL: the task's row (SELECT … FOR UPDATE), its reads being one statement."""
+    bureau = build.department()
+    build.inspectors(bureau, 2)
+    build.targets(5)
+    task = build.task(bureau)
+    build.commit()
+    engine = db.session.connection().engine
+    seen: list[str] = []
+    real = services._id_ranges
+
+    def other_writer_meanwhile(conn: Any) -> Any:
+        if engine.dialect.name == "sqlite":
+            other = sqlite3.connect(str(engine.url.database), timeout=0.05)
+            try:
+                other.execute("UPDATE target SET name = name || '!'")
+                seen.append("wrote")
+            except sqlite3.OperationalError as exc:
+                seen.append(str(exc))
+            finally:
+                other.close()
+        else:
+            with engine.connect() as other:
+                try:
+                    other.execute(
+                        text("SELECT id FROM task WHERE id = :id FOR UPDATE NOWAIT"), {"id": task.id}
+                    )
+                    seen.append("locked it too")
+                except OperationalError:
+                    seen.append("locked")
+        return real(conn)
+
+    monkeypatch.setattr(services, "_id_ranges", other_writer_meanwhile)
     draw = perform_draw(task, today=DRAW_DAY)
-    assert hashed == ([40, 40] if stale else [40])
-    monkeypatch.undo()
-    assert verify_draw(draw) == []  # recomputed from the snapshot: the keys were the right ones
+    db.session.commit()
+    assert seen == (["database is locked"] if engine.dialect.name == "sqlite" else ["locked"])
+    assert verify_draw(draw) == []
 
 
 def test_low_risk_inspected_this_year_comes_back_only_with_a_recorded_reason(build: Builder) -> None:
