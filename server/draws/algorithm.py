@@ -178,7 +178,12 @@ def parse_snapshot_utf8(data: bytes) -> tuple[list[bytes], np.ndarray, np.ndarra
         body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SnapshotError("not UTF-8") from exc
-    codes = [line[:-4] for line in body.split(b"\n")[:-1]]
+    # Each code is its row without the last four bytes (",S,W"): drop those and split once,
+    # instead of slicing a million lines.
+    keep = np.ones(len(raw), dtype=bool)
+    for back in (1, 2, 3, 4):
+        keep[ends - back] = False
+    codes = raw[keep].tobytes().split(b"\n")[:-1]
     return codes, strata.view("S1"), weights.astype(np.uint8)
 
 
@@ -248,16 +253,23 @@ def selection_key(seed: bytes, code: str, weight: int) -> int:
     return max(int.from_bytes(d[8 * j : 8 * j + 8], "big") for j in range(weight))
 
 
-def digests(seed: bytes, codes: Sequence[str] | Sequence[bytes]) -> bytes:
+def digests(seed: bytes, codes: Sequence[str] | Sequence[bytes]) -> bytearray:
     """SHA-256(seed ‖ code) of every row, concatenated (32 bytes a row). One hashlib call per row
-    is the floor in CPython (≈ 0.4 µs); codes already in UTF-8 save the encode."""
+    is the floor in CPython; codes already in UTF-8 save the encode, and appending each digest to
+    one buffer (instead of joining a list of a million digests) frees each at once: ≈ 0.36 s a
+    million instead of 0.45 s."""
     sha = hashlib.sha256
+    out = bytearray()
     if codes and isinstance(codes[0], str):
-        return b"".join([sha(seed + c.encode("utf-8")).digest() for c in cast("Sequence[str]", codes)])
-    return b"".join([sha(seed + c).digest() for c in cast("Sequence[bytes]", codes)])
+        for text in cast("Sequence[str]", codes):
+            out += sha(seed + text.encode("utf-8")).digest()
+    else:
+        for code in cast("Sequence[bytes]", codes):
+            out += sha(seed + code).digest()
+    return out
 
 
-def keys_from_digests(data: bytes, weights: np.ndarray) -> np.ndarray:
+def keys_from_digests(data: bytes | bytearray, weights: np.ndarray) -> np.ndarray:
     """Step 3's keys as uint64 from the rows' digests: the largest of the first ``weight``
     big-endian 64-bit words of each."""
     u = np.frombuffer(data, dtype=">u8").reshape(-1, 4)

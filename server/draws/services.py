@@ -44,6 +44,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import SingletonThreadPool
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from server.accounts.models import User
 from server.accounts.services import visible_department_ids
@@ -170,9 +172,9 @@ def normalize_scope(scope: dict[str, Any] | None) -> dict[str, list[str]]:
 
 
 def _scope_conditions(scope: dict[str, list[str]], rowid_scan: bool = False) -> list[ColumnElement[bool]]:
-    """The task's scope as SQL conditions on ``Target``. With ``rowid_scan`` (SQLite), the columns
-    are wrapped (``kind || ''``, same value: they are NOT NULL text) so that no index on them is
-    usable and the planner walks the table by rowid; see ``_eligible_columns``."""
+    """The task's scope as SQL conditions on ``Target``. With ``rowid_scan`` (SQLite only) each
+    column gets SQLite's no-op unary ``+``, which keeps the value but makes an index on it unusable,
+    so the planner walks the table by rowid; see ``_eligible_columns``."""
     columns: dict[str, Any] = {
         "kinds": Target.kind,
         "statuses": Target.status,
@@ -180,7 +182,7 @@ def _scope_conditions(scope: dict[str, list[str]], rowid_scan: bool = False) -> 
         "industries": Target.industry,
     }
     if rowid_scan:
-        columns = {k: c.concat("") for k, c in columns.items()}
+        columns = {k: UnaryExpression(c, operator=custom_op("+"), type_=c.type) for k, c in columns.items()}
     conds: list[ColumnElement[bool]] = [columns[k].in_(v) for k, v in scope.items() if k in columns]
     if scope.get("tags"):
         conds.append(exists().where(TargetTag.target_id == Target.id, TargetTag.tag.in_(scope["tags"])))
@@ -285,7 +287,11 @@ def _id_ranges(conn: Connection) -> list[tuple[int | None, int | None]]:
     then up to ``READ_PARTS`` ranges of at least ``MIN_IDS_PER_PART`` ids, in id order."""
     if not _sqlite_transaction_open(conn):
         return [(None, None)]
-    lo, hi = conn.execute(select(func.min(Target.id), func.max(Target.id))).one()
+    # Two scalar subqueries: SQLite answers min() or max() alone from the end of the rowid tree,
+    # but both in one SELECT by scanning the whole table (0.13 s at a million rows).
+    lo, hi = conn.execute(
+        select(select(func.min(Target.id)).scalar_subquery(), select(func.max(Target.id)).scalar_subquery())
+    ).one()
     parts = 1 if lo is None else min(READ_PARTS, (hi - lo + 1) // MIN_IDS_PER_PART)
     if parts <= 1:
         return [(None, None)]
@@ -385,7 +391,7 @@ def _eligible_columns(
 
     id_parts: list[np.ndarray] = []
     codes: list[bytes] = []
-    digest_parts: list[bytes] = []
+    digest_parts: list[bytearray] = []
     s_parts: list[np.ndarray] = []
     w_parts: list[np.ndarray] = []
 

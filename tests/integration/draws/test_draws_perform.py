@@ -8,7 +8,7 @@ import sqlite3
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from server.audit.models import AuditEvent
@@ -159,11 +159,26 @@ def test_a_large_table_is_read_in_id_ranges_with_the_same_snapshot(
         real(produce, counting, parallel)
         calls.append((len(items), parallel))
 
+    engine = db.session.connection().engine
+    statements: list[tuple[str, Any]] = []
+
+    def keep(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if "BETWEEN" in statement and "group_concat" in statement:
+            statements.append((statement, parameters))
+
     monkeypatch.setattr(services, "MIN_IDS_PER_PART", 5)
     monkeypatch.setattr(services, "_pipelined", spy)
-    parts = perform_draw(task, today=DRAW_DAY)
-    sqlite = db.session.connection().dialect.name == "sqlite"
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        parts = perform_draw(task, today=DRAW_DAY)
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    sqlite = engine.dialect.name == "sqlite"
     assert calls == ([(8, True)] if sqlite else [(1, False)])
+    assert len(statements) == (8 if sqlite else 0)
+    for statement, parameters in statements:  # each range walked by rowid, never by ix_target_scope
+        plan = db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+        assert any("INTEGER PRIMARY KEY" in row[-1] for row in plan), plan
     assert parts.snapshot_hash == whole.snapshot_hash
     assert 0 < parts.snapshot_rows <= 40
     assert parts.parameters["low_risk_exclusion"]["excluded"] == (0 if scope else 1)
