@@ -21,6 +21,7 @@ import hashlib
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -33,6 +34,7 @@ DEFAULT_BASE_RATIO_BP = 300  # 3 %: the yearly enterprise coverage floor (000 §
 # 003 第十六条: raise the weight of targets not inspected for 2, 3 or more years. Weight 3 also
 # covers targets never inspected. Stored with every draw so the thresholds can change later.
 WEIGHT_YEARS = {"2": 2, "3": 3}
+SHORT_ROWS_SPLICED = 10_000  # snapshot_bytes: up to this many shorter codes are spliced, not masked
 
 
 class SnapshotError(ValueError):
@@ -76,17 +78,80 @@ def weight_for(
 
 def build_snapshot(codes: Sequence[str], strata: Sequence[str], weights: Sequence[int]) -> bytes:
     """The snapshot file's exact bytes. Codes must not contain commas, quotes or line breaks."""
-    body = "".join([f"{c},{s},{w}\n" for c, s, w in zip(codes, strata, weights, strict=True)])
-    data = SNAPSHOT_HEADER + body.encode("utf-8")
+    return snapshot_bytes(
+        [c.encode("utf-8") for c in codes],
+        np.frombuffer("".join(strata).encode("ascii"), dtype="S1"),
+        np.asarray(weights, dtype=np.uint8),
+    )
+
+
+def snapshot_bytes(codes: Sequence[bytes], strata: np.ndarray, weights: np.ndarray) -> bytes:
+    """``build_snapshot`` for UTF-8 codes and the strata ("S1") and weights (uint8) as arrays.
+
+    Built in numpy, not row by row: each row is its code in a padded byte matrix followed by
+    ",S,W\\n", and the padding is cut out at the end (0.08 s instead of 0.3 s for a million rows).
+    """
+    n = len(codes)
+    if len(strata) != n or len(weights) != n:
+        raise ValueError("codes, strata and weights differ in length")
+    if not n:
+        return SNAPSHOT_HEADER
+    s_col = np.ascontiguousarray(strata, dtype="S1").view(np.uint8)
+    w_col = np.asarray(weights, dtype=np.uint8)
+    if not np.isin(s_col, np.frombuffer("".join(STRATA).encode("ascii"), dtype=np.uint8)).all():
+        raise SnapshotError("a stratum is not one of " + ", ".join(STRATA))
+    if ((w_col < 1) | (w_col > 3)).any():
+        raise SnapshotError("a weight is not 1, 2 or 3")
+    lens = np.fromiter(map(len, codes), dtype=np.intp, count=n)
+    if not lens.all():
+        raise SnapshotError("a target code is empty")
+    width = int(lens.max())
+    # Row i of the matrix: code i padded with NULs to ``width`` ("S<width>" pads; a code's own
+    # trailing NULs come back through its length), then ",S,W\n" in the last five columns.
+    out = np.empty((n, width + 5), dtype=np.uint8)
+    out[:, :width] = np.array(codes, dtype=f"S{width}").view(np.uint8).reshape(n, width)
+    out[:, width] = ord(",")
+    out[:, width + 1] = s_col
+    out[:, width + 2] = ord(",")
+    out[:, width + 3] = w_col + ord("0")
+    out[:, width + 4] = ord("\n")
+    short = np.flatnonzero(lens < width)
+    if not len(short):  # the usual case: every code an 18-character credit code
+        body = out.tobytes()
+    elif len(short) <= SHORT_ROWS_SPLICED:
+        # A few shorter codes (products, projects): splice those rows, copy the runs between.
+        flat, size, at, pieces = out.data.cast("B"), width + 5, 0, []
+        for row, length in zip(short.tolist(), lens[short].tolist(), strict=True):
+            pieces += [
+                flat[at : row * size],
+                flat[row * size : row * size + length],
+                flat[(row + 1) * size - 5 : (row + 1) * size],
+            ]
+            at = (row + 1) * size
+        pieces.append(flat[at:])
+        body = b"".join(pieces)
+    else:
+        body = out[(np.arange(width + 5) < lens[:, None]) | (np.arange(width + 5) >= width)].tobytes()
+    data = SNAPSHOT_HEADER + body
     # One cheap check over the whole file instead of a per-row test: every row has exactly two
-    # commas and one newline, so any code needing CSV quoting is caught here.
-    if data.count(b",") != 2 * (len(codes) + 1) or data.count(b"\n") != len(codes) + 1 or b'"' in data:
+    # commas and one newline, so any code needing CSV quoting is caught here (and a carriage
+    # return, which the parser refuses, too).
+    if data.count(b",") != 2 * (n + 1) or data.count(b"\n") != n + 1 or b'"' in data or b"\r" in data:
         raise SnapshotError("a target code contains a comma, quote or line break")
     return data
 
 
 def parse_snapshot(data: bytes) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(codes, strata as an "S1" array, weights as a uint8 array) from snapshot bytes.
+
+    Raises SnapshotError; see ``parse_snapshot_utf8``, which this decodes the codes of.
+    """
+    codes, strata, weights = parse_snapshot_utf8(data)
+    return [c.decode("utf-8") for c in codes], strata, weights
+
+
+def parse_snapshot_utf8(data: bytes) -> tuple[list[bytes], np.ndarray, np.ndarray]:
+    """``parse_snapshot`` with the codes left as UTF-8 bytes (what the selection hashes).
 
     Every row ends in ",<stratum>,<weight>" (one character each), so the checks run in numpy over
     the row ends instead of splitting a million rows in Python. Raises SnapshotError.
@@ -110,10 +175,15 @@ def parse_snapshot(data: bytes) -> tuple[list[str], np.ndarray, np.ndarray]:
     if body.count(b",") != 2 * len(ends) or b'"' in body or b"\r" in body:
         raise SnapshotError("a code contains a comma, quote or carriage return")
     try:
-        text = body.decode("utf-8")
+        body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SnapshotError("not UTF-8") from exc
-    codes = [line[:-4] for line in text.split("\n")[:-1]]
+    # Each code is its row without the last four bytes (",S,W"): drop those and split once,
+    # instead of slicing a million lines.
+    keep = np.ones(len(raw), dtype=bool)
+    for back in (1, 2, 3, 4):
+        keep[ends - back] = False
+    codes = raw[keep].tobytes().split(b"\n")[:-1]
     return codes, strata.view("S1"), weights.astype(np.uint8)
 
 
@@ -183,29 +253,56 @@ def selection_key(seed: bytes, code: str, weight: int) -> int:
     return max(int.from_bytes(d[8 * j : 8 * j + 8], "big") for j in range(weight))
 
 
-def _digests(seed: bytes, codes: Sequence[str]) -> bytes:
+def digests(seed: bytes, codes: Sequence[str] | Sequence[bytes]) -> bytearray:
+    """SHA-256(seed ‖ code) of every row, concatenated (32 bytes a row). One hashlib call per row
+    is the floor in CPython; codes already in UTF-8 save the encode, and appending each digest to
+    one buffer (instead of joining a list of a million digests) frees each at once: ≈ 0.36 s a
+    million instead of 0.45 s."""
     sha = hashlib.sha256
-    return b"".join([sha(seed + c.encode("utf-8")).digest() for c in codes])
+    out = bytearray()
+    if codes and isinstance(codes[0], str):
+        for text in cast("Sequence[str]", codes):
+            out += sha(seed + text.encode("utf-8")).digest()
+    else:
+        for code in cast("Sequence[bytes]", codes):
+            out += sha(seed + code).digest()
+    return out
 
 
-def selection_keys(seed: bytes, codes: Sequence[str], weights: np.ndarray) -> np.ndarray:
-    """Keys of every row as uint64, vectorised: one SHA-256 per row, then numpy."""
-    u = np.frombuffer(_digests(seed, codes), dtype=">u8").reshape(-1, 4)
+def keys_from_digests(data: bytes | bytearray, weights: np.ndarray) -> np.ndarray:
+    """Step 3's keys as uint64 from the rows' digests: the largest of the first ``weight``
+    big-endian 64-bit words of each."""
+    u = np.frombuffer(data, dtype=">u8").reshape(-1, 4)
     keys = u[:, 0].astype(np.uint64)
     keys = np.where(weights >= 2, np.maximum(keys, u[:, 1]), keys)
     return np.where(weights >= 3, np.maximum(keys, u[:, 2]), keys)
 
 
+def selection_keys(seed: bytes, codes: Sequence[str] | Sequence[bytes], weights: np.ndarray) -> np.ndarray:
+    """Keys of every row as uint64, vectorised: one SHA-256 per row, then numpy. Codes are ``str``
+    or their UTF-8 bytes (the same keys either way)."""
+    return keys_from_digests(digests(seed, codes), weights)
+
+
 def select(
     seed: bytes,
-    codes: Sequence[str],
+    codes: Sequence[str] | Sequence[bytes],
     strata: Sequence[str] | np.ndarray,
     weights: Sequence[int] | np.ndarray,
     counts: Mapping[str, int],
+    keys: np.ndarray | None = None,
 ) -> list[int]:
-    """Indices of the drawn rows in rank order (strata A…U, key descending, code ascending)."""
+    """Indices of the drawn rows in rank order (strata A…U, key descending, code ascending).
+
+    Codes may be ``str`` or UTF-8 ``bytes``: UTF-8 orders bytes as ``str`` orders code points, so
+    ties break the same way. ``keys`` are ``selection_keys(seed, codes, weights)`` if the caller
+    already computed them.
+    """
     w = np.asarray(weights, dtype=np.uint8)
-    keys = selection_keys(seed, codes, w)
+    if keys is None:
+        keys = selection_keys(seed, codes, w)
+    elif len(keys) != len(codes):
+        raise ValueError("one key per row")
     s_arr = (
         strata
         if isinstance(strata, np.ndarray)

@@ -5,8 +5,10 @@ snapshot file and the draw's ``parameters``, and computes everything else with t
 of ``algorithm``. ``verify_draw`` recomputes from those frozen inputs alone, so a later change to
 the directory never makes an honest draw look tampered with.
 
-Large draws (a million targets, tens of thousands drawn) never build per-row ORM objects: rows are
-read as tuples, selection runs in numpy and the results are written with executemany inserts.
+Large draws (a million targets, tens of thousands drawn) never build per-row objects where they can
+avoid it: the eligible rows come back as one aggregated string per column, hashing overlaps that
+read, the snapshot and the selection run in numpy and the results are written with multi-row
+inserts. ``bench/README.md`` says where the time of a million-target draw goes.
 """
 
 from __future__ import annotations
@@ -14,29 +16,36 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
+import queue
 import secrets
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import compress
-from operator import itemgetter
-from typing import Any
+from dataclasses import dataclass
+from itertools import chain, compress
+from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import (
     ColumnElement,
     Select,
+    String,
     and_,
     case,
+    cast,
     delete,
     exists,
     func,
-    insert,
     literal,
     or_,
     select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import SingletonThreadPool
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from server.accounts.models import User
 from server.accounts.services import visible_department_ids
@@ -59,6 +68,14 @@ OPEN_STATES = ("assigned", "in_progress", "returned")
 REPLACEABLE_STATES = ("assigned", "in_progress")
 SCOPE_KEYS = ("kinds", "statuses", "districts", "industries", "tags")
 CHUNK = 5000  # IN-list size: well under SQLite's and PostgreSQL's bound-parameter limits
+# Bound parameters per multi-row INSERT: SQLite's historical limit (999; 32,766 since 3.32), far
+# under PostgreSQL's 65,535. Larger statements were measured no faster.
+BULK_PARAMS = 999
+# The eligible targets of a large draw are read in this many id ranges, overlapping the reading of
+# one with the hashing of the last (SQLite only; see _eligible_columns); a range of fewer ids than
+# MIN_IDS_PER_PART is not worth a statement of its own.
+READ_PARTS = 8
+MIN_IDS_PER_PART = 20_000
 
 
 @contextmanager
@@ -154,13 +171,18 @@ def normalize_scope(scope: dict[str, Any] | None) -> dict[str, list[str]]:
     return out
 
 
-def _scope_conditions(scope: dict[str, list[str]]) -> list[ColumnElement[bool]]:
-    columns = {
+def _scope_conditions(scope: dict[str, list[str]], rowid_scan: bool = False) -> list[ColumnElement[bool]]:
+    """The task's scope as SQL conditions on ``Target``. With ``rowid_scan`` (SQLite only) each
+    column gets SQLite's no-op unary ``+``, which keeps the value but makes an index on it unusable,
+    so the planner walks the table by rowid; see ``_eligible_columns``."""
+    columns: dict[str, Any] = {
         "kinds": Target.kind,
         "statuses": Target.status,
         "districts": Target.district,
         "industries": Target.industry,
     }
+    if rowid_scan:
+        columns = {k: UnaryExpression(c, operator=custom_op("+"), type_=c.type) for k, c in columns.items()}
     conds: list[ColumnElement[bool]] = [columns[k].in_(v) for k, v in scope.items() if k in columns]
     if scope.get("tags"):
         conds.append(exists().where(TargetTag.target_id == Target.id, TargetTag.tag.in_(scope["tags"])))
@@ -185,15 +207,129 @@ def effective_ratios(task: Task) -> dict[str, int]:
     return ratios
 
 
+T = TypeVar("T")
+
+
+def _pipelined(produce: Iterable[T], consume: Callable[[T], None], parallel: bool = True) -> None:
+    """``consume`` every item of ``produce`` in order, here; with ``parallel``, a helper thread
+    produces the next items meanwhile. The first exception on either side is raised here, once the
+    helper has stopped (it finishes the item in hand, then looks no further).
+
+    Worth it only where producing happens outside the GIL (a database working in C): the draw's
+    reads run there while this thread hashes what was already read.
+    """
+    if not parallel:
+        for item in produce:
+            consume(item)
+        return
+    handed: queue.Queue[tuple[bool, Any]] = queue.Queue()
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            for item in produce:
+                handed.put((True, item))
+                if stop.is_set():
+                    return
+        except BaseException as exc:  # handed over to the consuming thread as is
+            handed.put((False, exc))
+            return
+        handed.put((False, None))
+
+    thread = threading.Thread(target=run, name="spotcheck-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            more, item = handed.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            consume(item)
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _thread_bound(conn: Connection) -> bool:
+    """Whether the DBAPI connection may only be used by the thread that made it: SQLAlchemy's
+    in-memory SQLite (``sqlite://``) keeps one such connection per thread (SingletonThreadPool)."""
+    return conn.dialect.name == "sqlite" and isinstance(conn.engine.pool, SingletonThreadPool)
+
+
+def _sqlite_transaction_open(conn: Connection) -> bool:
+    driver = conn.connection.driver_connection
+    return conn.dialect.name == "sqlite" and bool(getattr(driver, "in_transaction", False))
+
+
+def _lock_for_draw(task: Task) -> None:
+    """Make the draw one transaction that nobody else writes into until it commits.
+
+    PostgreSQL: lock the task's row, so two simultaneous draws of one task queue up (reads there
+    are one statement, see ``_id_ranges``). SQLite: take the database's write lock now (BEGIN
+    IMMEDIATE) instead of at the first insert. The draw's reads, made in several statements, then
+    see one state, and no other writer can commit between what the draw read and what it writes;
+    readers carry on (WAL). Another writer waits for the draw (``busy_timeout``), as it waited for
+    its inserts before. A connection already in a transaction (it wrote) holds that lock already.
+    """
+    conn = db.session.connection()
+    if conn.dialect.name != "sqlite":
+        db.session.execute(select(Task.id).where(Task.id == task.id).with_for_update())
+        return
+    driver = conn.connection.driver_connection
+    if getattr(driver, "isolation_level", None) is not None and not _sqlite_transaction_open(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _id_ranges(conn: Connection) -> list[tuple[int | None, int | None]]:
+    """The id ranges the eligible targets are read in: one (everything, ``(None, None)``) unless
+    the statements share one snapshot (SQLite inside the draw's transaction) and the table is large,
+    then up to ``READ_PARTS`` ranges of at least ``MIN_IDS_PER_PART`` ids, in id order."""
+    if not _sqlite_transaction_open(conn):
+        return [(None, None)]
+    # Two scalar subqueries: SQLite answers min() or max() alone from the end of the rowid tree,
+    # but both in one SELECT by scanning the whole table (0.13 s at a million rows).
+    lo, hi = conn.execute(
+        select(select(func.min(Target.id)).scalar_subquery(), select(func.max(Target.id)).scalar_subquery())
+    ).one()
+    parts = 1 if lo is None else min(READ_PARTS, (hi - lo + 1) // MIN_IDS_PER_PART)
+    if parts <= 1:
+        return [(None, None)]
+    step = (hi - lo) // parts + 1
+    return [(lo + i * step, min(hi, lo + (i + 1) * step - 1)) for i in range(parts)]
+
+
+@dataclass
+class _Eligible:
+    """The eligible targets, row i of every column being one target, in id order."""
+
+    ids: np.ndarray  # int64
+    codes: list[bytes]  # UTF-8, as hashed and written into the snapshot
+    strata: np.ndarray  # "S1": A, B, C, D or U
+    weights: np.ndarray  # uint8: 1, 2 or 3
+    keys: np.ndarray  # uint64 selection keys (algorithm step 3) for the draw's seed
+    excluded: int  # class-A targets left out as already inspected this year
+
+
 def _eligible_columns(
-    task: Task, scope: dict[str, list[str]], year: int, exclude_low_risk: bool
-) -> tuple[list[int], list[str], list[str], list[int], int]:
-    """Ids, codes, strata and weights of every eligible target in id order, and how many class-A
-    targets were left out as already inspected this year (003 第十六条).
+    task: Task, scope: dict[str, list[str]], year: int, exclude_low_risk: bool, seed: bytes
+) -> _Eligible:
+    """Every eligible target's id, code, stratum, weight and selection key, in id order, and how
+    many class-A targets were left out as already inspected this year (003 第十六条).
 
     One query over the scope computes stratum and weight in SQL from date bounds (no per-row date
-    parsing in Python). Excluded rows come back marked "X" instead of costing a second scan to count.
-    The rows are read straight from the driver's cursor: a million plain tuples, no Row objects.
+    parsing in Python); excluded rows come back marked "X" instead of costing a second scan to count.
+    The database hands back each column as ONE string (``group_concat`` / ``string_agg`` over the
+    rows in id order) rather than a million rows: building a Python tuple and its objects per row
+    was most of the read (0.8 s of about 1 s at a million targets); the strings are split in C and
+    parsed in numpy. All four aggregates consume the same rows in the same order, so the columns
+    line up by construction; the id order is checked (and restored if a database ever differed).
+
+    On SQLite, inside the draw's transaction (``_lock_for_draw``), a large table is read in
+    ``READ_PARTS`` id ranges by a helper thread while this thread hashes the codes of the ranges
+    already read: SQLite works without holding the GIL, so on two cores the read and the hashing
+    overlap. One transaction means every range sees the same state. Raises ``SnapshotError`` when
+    a code contains a line break (the codes' separator).
     """
     years = algo.WEIGHT_YEARS
     last = Target.last_inspected_on
@@ -210,24 +346,92 @@ def _eligible_columns(
         start, end = _year_bounds(year)
         low_risk_seen = and_(Target.risk_class == "A", last >= start, last <= end)
         stratum = case((low_risk_seen, "X"), else_=stratum)
-    stmt = (
-        select(Target.id, Target.code, stratum, weight).where(*_scope_conditions(scope)).order_by(Target.id)
-    )
-    result = db.session.connection().execute(stmt)
-    try:
-        rows = result.context.cursor.fetchall()
-    finally:
-        result.close()
-    ids: list[int] = list(map(itemgetter(0), rows))
-    codes: list[str] = list(map(itemgetter(1), rows))
-    strata: list[str] = list(map(itemgetter(2), rows))
-    weights: list[int] = list(map(itemgetter(3), rows))
-    del rows
-    excluded = strata.count("X")
+    conn = db.session.connection()
+    ranges = _id_ranges(conn)
+    conditions = _scope_conditions(scope)
+    # Several id ranges (SQLite only, see _id_ranges): each is walked by rowid, never through an
+    # index on the scope's columns. With ix_target_scope (kind, status, district) SQLite would scan
+    # the whole index once per range for a scope by kind; by rowid each range costs its own rows.
+    by_rowid = _scope_conditions(scope, rowid_scan=True)
+
+    def statement(lo: int | None, hi: int | None) -> Any:
+        columns = ((Target.id, ","), (Target.code, "\n"), (stratum, ""), (weight, ""))
+        if conn.dialect.name != "sqlite":  # PostgreSQL is told the order inside each aggregate
+            return select(
+                *(
+                    func.aggregate_strings(cast(col, String), sep).aggregate_order_by(Target.id)
+                    for col, sep in columns
+                )
+            ).where(*conditions)
+        if lo is not None:
+            # A rowid range is walked in rowid order, and the aggregates take the rows as they come
+            # (checked below all the same): no ORDER BY subquery, 0.1 s less at a million rows.
+            return select(*(func.aggregate_strings(col, sep) for col, sep in columns)).where(
+                *by_rowid, Target.id.between(lo, hi)
+            )
+        # SQLite knows ORDER BY inside an aggregate only from 3.44; it feeds an aggregate the rows
+        # of an ordered subquery in that order (and never flattens such a subquery into it). It
+        # turns numbers into text itself, cheaper than a CAST.
+        rows = (
+            select(Target.id, Target.code, stratum.label("s"), weight.label("w"))
+            .where(*conditions)
+            .order_by(Target.id)
+            .subquery()
+        )
+        return select(
+            *(
+                func.aggregate_strings(col, sep)
+                for col, sep in ((rows.c.id, ","), (rows.c.code, "\n"), (rows.c.s, ""), (rows.c.w, ""))
+            )
+        )
+
+    def produce() -> Iterator[Any]:
+        for lo, hi in ranges:
+            yield conn.execute(statement(lo, hi)).one()
+
+    id_parts: list[np.ndarray] = []
+    codes: list[bytes] = []
+    digest_parts: list[bytearray] = []
+    s_parts: list[np.ndarray] = []
+    w_parts: list[np.ndarray] = []
+
+    def consume(row: Any) -> None:
+        id_text, code_text, s_text, w_text = row
+        if not id_text:
+            return
+        ids = np.fromstring(id_text, dtype=np.int64, sep=",")  # text mode: parsed in C, 15 ms a million
+        part = code_text.encode("utf-8").split(b"\n")
+        if len(part) != len(ids):
+            raise algo.SnapshotError("a target code contains a line break")
+        if len(s_text) != len(ids) or len(w_text) != len(ids):  # pragma: no cover - one char per row
+            raise RuntimeError("the eligible columns do not line up")
+        id_parts.append(ids)
+        codes.extend(part)
+        digest_parts.append(algo.digests(seed, part))
+        s_parts.append(np.frombuffer(s_text.encode("ascii"), dtype="S1"))
+        w_parts.append(np.frombuffer(w_text.encode("ascii"), dtype=np.uint8) - np.uint8(ord("0")))
+
+    # The database reads the next id range (outside the GIL) while this thread hashes the last.
+    _pipelined(produce(), consume, parallel=len(ranges) > 1 and not _thread_bound(conn))
+    if not id_parts:
+        empty = np.empty(0, np.uint64)
+        return _Eligible(np.empty(0, np.int64), [], np.empty(0, "S1"), np.empty(0, np.uint8), empty, 0)
+    ids = np.concatenate(id_parts)
+    strata, weights = np.concatenate(s_parts), np.concatenate(w_parts)
+    keys = algo.keys_from_digests(b"".join(digest_parts), weights)
+    for done in (digest_parts, id_parts, s_parts, w_parts):
+        done.clear()  # the joined copies are what is kept
+    if len(ids) > 1 and not bool((ids[1:] > ids[:-1]).all()):  # pragma: no cover - see statement()
+        # Never seen; kept so that the snapshot's order can never depend on a query plan.
+        order = np.argsort(ids, kind="stable")
+        ids, strata, weights, keys = ids[order], strata[order], weights[order], keys[order]
+        codes = [codes[i] for i in order.tolist()]
+    keep = strata != b"X"
+    excluded = len(ids) - int(np.count_nonzero(keep))
     if excluded:
-        keep = [s != "X" for s in strata]
-        ids, codes, strata, weights = (list(compress(col, keep)) for col in (ids, codes, strata, weights))  # type: ignore[assignment]
-    return ids, codes, strata, weights, excluded
+        ids, strata, weights, keys = ids[keep], strata[keep], weights[keep], keys[keep]
+        codes = list(compress(codes, keep.tolist()))
+    return _Eligible(ids, codes, strata, weights, keys, excluded)
 
 
 def required_specialties(task: Task) -> list[str]:
@@ -241,18 +445,19 @@ def _inspector_pool(
     reason, and code → (inspector id, department id)."""
     departments = [task.initiating_department_id, *sorted(c.department_id for c in task.cooperating)]
     specialties = set(required_specialties(task))
+    # Driven by the open inspections, not by the inspectors: team_member grows with every draw
+    # ever made, and a join from the inspectors' side made SQLite walk all of it (0.6 s after a
+    # few large draws). Counting members of other departments too is harmless: only the pool's
+    # loads are looked up below.
+    open_visits = select(Inspection.id).where(
+        Inspection.state.in_(OPEN_STATES),
+        Inspection.window_start <= task.window_end,
+        Inspection.window_end >= task.window_start,
+    )
     loads = dict(
         db.session.execute(
             select(TeamMember.inspector_id, func.count())
-            .join(Inspection, Inspection.id == TeamMember.inspection_id)
-            .join(Inspector, Inspector.id == TeamMember.inspector_id)
-            .where(
-                TeamMember.removed_at.is_(None),
-                Inspection.state.in_(OPEN_STATES),
-                Inspection.window_start <= task.window_end,
-                Inspection.window_end >= task.window_start,
-                Inspector.department_id.in_(departments),
-            )
+            .where(TeamMember.inspection_id.in_(open_visits), TeamMember.removed_at.is_(None))
             .group_by(TeamMember.inspector_id)
         ).all()
     )
@@ -368,9 +573,9 @@ def perform_draw(
     not_ready = draw_problems(task)
     if not_ready:
         raise ApiError("draw_task_not_ready", detail=", ".join(not_ready))
-    # PostgreSQL: lock the task row so two simultaneous draws of one task queue up; the unique
-    # (task_id, attempt) constraint is the backstop on SQLite, which serialises writers anyway.
-    db.session.execute(select(Task.id).where(Task.id == task.id).with_for_update())
+    # Two simultaneous draws of one task queue up here; the unique (task_id, attempt) constraint
+    # is the backstop.
+    _lock_for_draw(task)
     if active_draw(task) is not None:
         raise ApiError("draw_already_active")
     attempt = (db.session.scalar(select(func.max(Draw.attempt)).where(Draw.task_id == task.id)) or 0) + 1
@@ -381,23 +586,26 @@ def perform_draw(
     ratios = effective_ratios(task)
 
     with _gc_paused():
-        ids, codes, strata, weights, excluded = _eligible_columns(
-            task, scope, day.year, exclude_low_risk=override is None
-        )
-        if not codes:
-            raise ApiError("draw_empty_pool", detail=f"excluded as low-risk inspected this year: {excluded}")
         try:
-            snapshot = algo.build_snapshot(codes, strata, weights)
+            rows = _eligible_columns(task, scope, day.year, exclude_low_risk=override is None, seed=seed)
+            excluded = rows.excluded
+            if not rows.codes:
+                raise ApiError(
+                    "draw_empty_pool", detail=f"excluded as low-risk inspected this year: {excluded}"
+                )
+            snapshot = algo.snapshot_bytes(rows.codes, rows.strata, rows.weights)
         except algo.SnapshotError as exc:
             raise ApiError("draw_snapshot_invalid", detail=str(exc)) from exc
-        s_arr = np.frombuffer("".join(strata).encode("ascii"), dtype="S1")
-        pools = {s: int(n) for s in algo.STRATA if (n := int(np.count_nonzero(s_arr == s.encode())))}
+        pools = {s: int(n) for s in algo.STRATA if (n := int(np.count_nonzero(rows.strata == s.encode())))}
         counts = algo.compute_counts(pools, ratios, task.fixed_count, task.min_one)
-        chosen = algo.select(seed, codes, s_arr, weights, counts)
-        drawn = [(ids[i], codes[i], strata[i], weights[i]) for i in chosen]
+        chosen = algo.select(seed, rows.codes, rows.strata, rows.weights, counts, keys=rows.keys)
+        drawn = [
+            (int(rows.ids[i]), rows.codes[i].decode("utf-8"), rows.strata[i].decode(), int(rows.weights[i]))
+            for i in chosen
+        ]
         drawn_codes = {d[0]: d[1] for d in drawn}
-        snapshot_rows = len(codes)
-        del ids, codes, strata, weights, s_arr
+        snapshot_rows = len(rows.codes)
+        del rows
 
         pool, excluded_inspectors, inspector_ids = _inspector_pool(task, day)
         merged = _mergeable(task, drawn_codes)
@@ -488,22 +696,24 @@ def perform_draw(
 
 
 def _bulk_insert(table: Any, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    """executemany straight on the driver: one compiled INSERT, no per-row parameter processing.
+    """Multi-row ``INSERT … VALUES (…), (…), …`` on the driver, ``BULK_PARAMS`` values a statement.
 
-    Values must already be in the driver's form (see ``_db_value``); a Core insert of a list of
-    dicts spends more time building parameters than the database spends writing them.
+    Values must already be in the driver's form (see ``_db_value``). A Core insert of a list of
+    dicts spends more time building parameters than the database spends writing them, and even a
+    driver-level executemany costs about 2–3 µs a row in the sqlite3 module's per-row loop; one
+    statement per ~160 rows spends that once. The same SQL is valid on PostgreSQL.
     """
     if not rows:
         return
     conn = db.session.connection()
-    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
-    params: Sequence[Any]
-    if compiled.positional:
-        order = [list(columns).index(key) for key in compiled.positiontup or ()]
-        params = rows if order == list(range(len(columns))) else [tuple(r[i] for i in order) for r in rows]
-    else:
-        params = [dict(zip(columns, r, strict=True)) for r in rows]
-    conn.exec_driver_sql(str(compiled), params)
+    quote = conn.dialect.identifier_preparer.quote
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES "
+    group = "(" + ", ".join([mark] * len(columns)) + ")"
+    per = max(1, BULK_PARAMS // len(columns))
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        conn.exec_driver_sql(head + ", ".join([group] * len(chunk)), tuple(chain.from_iterable(chunk)))
 
 
 def _db_value(column: Any, value: Any) -> Any:
@@ -541,7 +751,7 @@ def _store_results(
     teams: Sequence[Sequence[tuple[str, str]]],
     inspector_ids: dict[str, tuple[int, int]],
 ) -> None:
-    """Write inspections, drawn targets, task links and team members with executemany inserts."""
+    """Write inspections, drawn targets, task links and team members with multi-row inserts."""
     ins_t, member_t = Inspection.__table__, TeamMember.__table__
     now = _db_value(ins_t.c.created_at, utcnow())
     start = _db_value(ins_t.c.window_start, task.window_start)
@@ -549,9 +759,17 @@ def _store_results(
     inspection_of: dict[int, int] = {
         t: merged[code]["inspection_id"] for t, code, _, _ in drawn if code in merged
     }
-    new = [d[0] for d in drawn if d[1] not in merged]
+    # Rows go in in target-id order (new inspections numbered in that order too): the indexes on
+    # target_id then grow at neighbouring places instead of at ~25,000 random ones (measured:
+    # inspections and drawn targets written 2.5× faster). The rank is a column, so nothing reads
+    # meaning into the physical order.
+    ranked = sorted(
+        (t, rank, code, stratum, weight) for rank, (t, code, stratum, weight) in enumerate(drawn, 1)
+    )
+    new = [row[0] for row in ranked if row[2] not in merged]
     new_ids = _new_ids(ins_t, len(new)) if new else []
     inspection_of.update(zip(new, new_ids, strict=True))
+    draw_id, task_id = draw.id, task.id  # plain ints: an ORM attribute read per row adds up
     _bulk_insert(
         ins_t,
         ("id", "target_id", "window_start", "window_end", "state", "created_at"),
@@ -560,24 +778,21 @@ def _store_results(
     _bulk_insert(
         DrawnTarget.__table__,
         ("draw_id", "target_id", "rank", "stratum", "weight", "inspection_id"),
-        [
-            (draw.id, t, rank, stratum, weight, inspection_of[t])
-            for rank, (t, _, stratum, weight) in enumerate(drawn, start=1)
-        ],
+        [(draw_id, t, rank, stratum, weight, inspection_of[t]) for t, rank, _, stratum, weight in ranked],
     )
     _bulk_insert(
         InspectionTask.__table__,
         ("inspection_id", "task_id", "draw_id"),
-        [(inspection_of[d[0]], task.id, draw.id) for d in drawn],
+        [(inspection_of[row[0]], task_id, draw_id) for row in ranked],
     )
     assigned_at = _db_value(member_t.c.assigned_at, utcnow())
     _bulk_insert(
         member_t,
         ("inspection_id", "inspector_id", "department_id", "role", "draw_id", "assigned_at"),
         [
-            (inspection_of[d[0]], *inspector_ids[code], role, draw.id, assigned_at)
-            for d, team in zip(drawn, teams, strict=True)
-            for code, role in team
+            (inspection_of[t], *inspector_ids[code], role, draw_id, assigned_at)
+            for t, rank, _, _, _ in ranked
+            for code, role in teams[rank - 1]
         ],
     )
 
@@ -800,12 +1015,12 @@ def recompute(
     in rank order, the per-stratum counts, and each drawn target's initial team
     (inspector code, role, department id)."""
     params = draw.parameters
-    codes, strata, weights = algo.parse_snapshot(snapshot)
+    codes, strata, weights = algo.parse_snapshot_utf8(snapshot)
     pools = {s: n for s in algo.STRATA if (n := int(np.count_nonzero(strata == s.encode())))}
     counts = algo.compute_counts(pools, params["ratios_bp"], params["fixed_count"], params["min_one"])
     seed = bytes.fromhex(draw.seed)
     chosen = algo.select(seed, codes, strata, weights, counts)
-    drawn = [(codes[i], strata[i].decode(), int(weights[i])) for i in chosen]
+    drawn = [(codes[i].decode("utf-8"), strata[i].decode(), int(weights[i])) for i in chosen]
     team = params["team"]
     pool = [algo.PoolInspector(code, dept, load) for code, dept, load in team["pool"]]
     departments = {p.code: p.department_id for p in pool}

@@ -37,9 +37,13 @@ MAX_PIXELS = 50_000_000
 THUMB_EDGE = 320
 REVIEW_EDGE = 1600
 RENDITION_QUALITY = 82
-# Bicubic is Pillow's own thumbnail filter. After the DCT-domain reduction of draft mode only a
-# small (< 2×) step is left, where Lanczos is barely sharper but ~30 % slower.
-RESAMPLE = Image.Resampling.BICUBIC
+# After the DCT-domain reduction of draft mode only a small step is left (12 MP → 1600 px: 2016 →
+# 1600, 1.26×). Box (area averaging, what OpenCV calls INTER_AREA for decimation) takes that step in
+# 17 ms; Hamming took 24 ms and Bicubic, Pillow's thumbnail default, 41 ms — a quarter to a half of
+# the whole rendition. Side by side at 1600 px, text and fine lines look the same with each; the
+# price is softness measurable only numerically: against a full-resolution Lanczos reference
+# encoded alike, Box is ≈ 3 dB PSNR below Hamming on hard edges (a test guards the floor).
+RESAMPLE = Image.Resampling.BOX
 
 # Pillow format name → the content type the blob is served with.
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}

@@ -117,6 +117,62 @@ def test_snapshot_round_trip_and_guards() -> None:
             algo.parse_snapshot(broken)
 
 
+def _reference_snapshot(codes: list[str], strata: list[str], weights: list[int]) -> bytes:
+    """The snapshot format written out row by row, as the public algorithm page describes it."""
+    rows = "".join(f"{c},{s},{w}\n" for c, s, w in zip(codes, strata, weights, strict=True))
+    return ("code,stratum,weight\n" + rows).encode("utf-8")
+
+
+def _rows(codes: list[str]) -> tuple[list[str], list[str], list[int]]:
+    rng = random.Random(len(codes))
+    return codes, [rng.choice("ABCDU") for _ in codes], [rng.choice([1, 2, 3]) for _ in codes]
+
+
+@pytest.mark.parametrize(
+    "codes",
+    [
+        [f"9114058{i:011d}" for i in range(300)],  # every code the same length (credit codes)
+        [f"9114058{i:011d}" for i in range(300)] + ["P-140581-0001", "项目-7", "X"],  # a few shorter
+        [f"C{i}" for i in range(300)],  # lengths all over the place
+        ["A\x00", "B", "中文代码\x00\x00", "D\x00E"],  # NUL bytes, also at the end
+    ],
+)
+def test_snapshot_bytes_matches_the_row_by_row_format(
+    codes: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    codes, strata, weights = _rows(codes)
+    expected = _reference_snapshot(codes, strata, weights)
+    utf8 = [c.encode("utf-8") for c in codes]
+    s_arr = np.frombuffer("".join(strata).encode("ascii"), dtype="S1")
+    w_arr = np.asarray(weights, dtype=np.uint8)
+    assert algo.snapshot_bytes(utf8, s_arr, w_arr) == expected
+    assert algo.build_snapshot(codes, strata, weights) == expected
+    monkeypatch.setattr(algo, "SHORT_ROWS_SPLICED", 0)  # the masked path for many shorter codes
+    assert algo.snapshot_bytes(utf8, s_arr, w_arr) == expected
+    parsed, p_strata, p_weights = algo.parse_snapshot_utf8(expected)
+    assert (parsed, p_strata.tolist(), p_weights.tolist()) == (utf8, s_arr.tolist(), weights)
+
+
+@pytest.mark.parametrize(
+    ("codes", "strata", "weights"),
+    [
+        (["OK", ""], "AB", [1, 1]),  # an empty code
+        (["OK", "A,B"], "AB", [1, 1]),
+        (["OK", 'A"B'], "AB", [1, 1]),
+        (["OK", "A\nB"], "AB", [1, 1]),
+        (["OK", "A\rB"], "AB", [1, 1]),  # the parser refuses carriage returns, so the builder does
+        (["OK", "OK2"], "AX", [1, 1]),  # no such stratum
+        (["OK", "OK2"], "AB", [1, 4]),  # no such weight
+        (["OK", "OK2"], "AB", [0, 1]),
+    ],
+)
+def test_snapshot_bytes_refuses_what_the_format_cannot_hold(
+    codes: list[str], strata: str, weights: list[int]
+) -> None:
+    with pytest.raises(algo.SnapshotError):
+        algo.build_snapshot(codes, list(strata), weights)
+
+
 # -- selection ------------------------------------------------------------------------------------------
 
 
@@ -127,6 +183,32 @@ def test_vectorised_keys_match_the_reference() -> None:
     assert [int(k) for k in keys] == [
         algo.selection_key(SEED, c, w) for c, w in zip(codes, weights, strict=True)
     ]
+
+
+def test_keys_from_digests_and_utf8_codes_give_the_same_keys() -> None:
+    codes = [*_codes(50), "项目-7", "P-140581-0001"]
+    weights = np.asarray([1, 2, 3] * 17 + [3], dtype=np.uint8)
+    reference = [algo.selection_key(SEED, c, int(w)) for c, w in zip(codes, weights, strict=True)]
+    utf8 = [c.encode("utf-8") for c in codes]
+    assert algo.digests(SEED, utf8) == algo.digests(SEED, codes)
+    assert algo.digests(SEED, utf8) == b"".join(hashlib.sha256(SEED + c).digest() for c in utf8)
+    assert [int(k) for k in algo.keys_from_digests(algo.digests(SEED, utf8), weights)] == reference
+    assert [int(k) for k in algo.selection_keys(SEED, utf8, weights)] == reference
+
+
+def test_selection_is_the_same_for_utf8_codes_and_precomputed_keys() -> None:
+    rng = random.Random(11)
+    codes = [*_codes(400), "项目-7", "项目-10", "P-1"]
+    strata = [rng.choice("ABCDU") for _ in codes]
+    weights = [rng.choice([1, 2, 3]) for _ in codes]
+    counts = {"A": 7, "B": 30, "C": 2, "D": 80, "U": 5}
+    expected = algo.select(SEED, codes, strata, weights, counts)
+    utf8 = [c.encode("utf-8") for c in codes]
+    assert algo.select(SEED, utf8, strata, weights, counts) == expected
+    keys = algo.selection_keys(SEED, utf8, np.asarray(weights, dtype=np.uint8))
+    assert algo.select(SEED, utf8, strata, weights, counts, keys=keys) == expected
+    with pytest.raises(ValueError, match="one key per row"):
+        algo.select(SEED, utf8, strata, weights, counts, keys=keys[:-1])
 
 
 def test_selection_takes_the_largest_keys_per_stratum_in_rank_order() -> None:
@@ -172,6 +254,12 @@ def test_ties_go_to_the_smaller_code(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(algo, "selection_keys", flat)
     chosen = algo.select(SEED, codes, ["B"] * 5, [1] * 5, {"B": 3})
     assert [codes[i] for i in chosen] == ["T9", "T1", "T3"]
+    # UTF-8 bytes order as the code points do, so ties break the same way for either form.
+    mixed = ["项目-2", "P-9", "项目-1", "Z"]
+    keys = np.full(len(mixed), 10, dtype=np.uint64)
+    for form in (mixed, [c.encode("utf-8") for c in mixed]):
+        chosen = algo.select(SEED, form, ["B"] * 4, [1] * 4, {"B": 3}, keys=keys)
+        assert [mixed[i] for i in chosen] == ["P-9", "Z", "项目-1"]
 
 
 def test_a_count_at_or_above_the_pool_takes_everything() -> None:

@@ -7,8 +7,9 @@ import io
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
-from PIL import ExifTags, Image, ImageFile, ImageOps
+from PIL import ExifTags, Image, ImageDraw, ImageFile, ImageOps
 from PIL.JpegImagePlugin import JpegImageFile
 
 from server.evidence import images
@@ -228,6 +229,37 @@ def test_large_jpeg_is_decoded_in_draft_mode(write, monkeypatch: pytest.MonkeyPa
     with Image.open(io.BytesIO(out[1600])) as review, Image.open(io.BytesIO(out[320])) as thumb:
         assert review.size == (1200, 1600)
         assert thumb.size == (240, 320)
+
+
+def test_review_rendition_stays_close_to_a_full_resolution_reference(write) -> None:  # type: ignore[no-untyped-def]
+    """Draft decoding and the cheap resampling filter stay close to what a careful path gives (full
+    decode, Lanczos, the same JPEG encoding): a guard on "decent quality" for the hard edges of
+    signs, papers and lines that evidence photos show."""
+    rng = np.random.default_rng(5)
+    size = (2000, 1500)  # draft decodes at 1000×750, then a 1.25× step to 800×600, like 12 MP → 1600
+    im = Image.fromarray(rng.integers(0, 256, (15, 20, 3), dtype=np.uint8)).resize(
+        size, Image.Resampling.BICUBIC
+    )
+    draw = ImageDraw.Draw(im)
+    for _ in range(60):
+        x, y = int(rng.integers(0, size[0] - 200)), int(rng.integers(0, size[1] - 100))
+        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+        draw.rectangle((x, y, x + int(rng.integers(20, 200)), y + int(rng.integers(10, 100))), fill=colour)
+        draw.line((x, y, x + 150, y + 60), fill=(0, 0, 0), width=int(rng.integers(2, 6)))
+    path = write(jpeg(im, exif_block(orientation=6)))
+    with Image.open(path) as original:
+        careful = ImageOps.exif_transpose(original).resize((600, 800), Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        careful.save(buf, "JPEG", quality=images.RENDITION_QUALITY)
+    with Image.open(buf) as ref, Image.open(io.BytesIO(make_rendition(path, 800))) as out:
+        assert out.size == ref.size == (600, 800)
+        error = np.asarray(out.convert("RGB"), dtype=np.float64) - np.asarray(
+            ref.convert("RGB"), dtype=np.float64
+        )
+    psnr = 10 * np.log10(255**2 / np.mean(error**2))
+    # Measured: Lanczos 40.8 dB, Bicubic 40.3, Hamming 38.6, Box (ours) 35.6; what this refuses:
+    # Nearest 34.0, a quarter-scale draft enlarged 34.2, nearest neighbour from the full decode 32.9.
+    assert psnr > 35, psnr
 
 
 def test_small_images_are_not_enlarged(write) -> None:  # type: ignore[no-untyped-def]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import sqlite3
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import OperationalError
 
 from server.audit.models import AuditEvent
 from server.draws import algorithm as algo
+from server.draws import services
 from server.draws.models import Draw, DrawnTarget
 from server.draws.services import perform_draw, verify_draw, void_draw
 from server.errors import ApiError
@@ -79,6 +82,149 @@ def test_the_snapshot_lists_every_eligible_target_with_stratum_and_weight(build:
     assert hashlib.sha256(data).hexdigest() == draw.snapshot_hash
     assert draw.parameters["low_risk_exclusion"] == {"applied": True, "excluded": 1, "override_reason": None}
     assert draw.parameters["weight_years"] == {"2": 2, "3": 3}
+
+
+def test_codes_of_other_lengths_and_scripts_are_written_in_id_order(build: Builder) -> None:
+    bureau = build.department()
+    build.inspectors(bureau, 2)
+    rows = [
+        build.target(code="P-140581-0001", kind="product", last_inspected_on=None),
+        build.target(risk_class="D"),
+        build.target(code="项目-7", kind="project", risk_class=None),
+        build.target(risk_class="C", last_inspected_on=dt.date(2022, 1, 1)),
+        build.target(code="X", risk_class="A", last_inspected_on=dt.date(2024, 1, 1)),
+    ]
+    task = build.task(bureau, fixed_count=2)
+    build.commit()
+    draw = perform_draw(task, today=DRAW_DAY)
+    strata, weights = ["B", "D", "U", "C", "A"], [3, 1, 1, 3, 1]
+    expected = "code,stratum,weight\n" + "".join(
+        f"{t.code},{s},{w}\n" for t, s, w in zip(rows, strata, weights, strict=True)
+    )
+    assert blob_store().read(draw.snapshot_hash) == expected.encode("utf-8")
+    assert verify_draw(draw) == []
+
+
+@pytest.mark.parametrize("code", ["BAD,CODE", 'BAD"CODE', "BAD\nCODE", "BAD\rCODE"])
+def test_a_code_the_snapshot_cannot_hold_refuses_the_draw(build: Builder, code: str) -> None:
+    bureau = build.department()
+    build.inspectors(bureau, 2)
+    build.targets(3)
+    build.target(code=code)
+    task = build.task(bureau)
+    build.commit()
+    with pytest.raises(ApiError) as exc:
+        perform_draw(task, today=DRAW_DAY)
+    assert exc.value.code == "draw_snapshot_invalid"
+    db.session.rollback()
+    assert _count(Draw) == 0 and _count(Inspection) == 0
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [{}, {"kinds": ["enterprise", "cooperative"], "districts": ["北城"], "statuses": ["active", "moved"]}],
+)
+def test_a_large_table_is_read_in_id_ranges_with_the_same_snapshot(
+    build: Builder, monkeypatch: pytest.MonkeyPatch, scope: dict[str, list[str]]
+) -> None:
+    """On SQLite the draw reads id ranges in a helper thread while it hashes (one transaction, so
+    one state), walking each by rowid; the snapshot and the keys are the same as from one read."""
+    bureau = build.department()
+    build.inspectors(bureau, 3)
+    for n, cls in enumerate(("A", "B", "C", "D", None) * 8):
+        build.target(
+            risk_class=cls,
+            last_inspected_on=dt.date(2023, 6, 1),
+            kind=("enterprise", "individual", "cooperative")[n % 3],
+            district=("北城", "南城")[n % 2],
+            status=("active", "moved", "revoked")[n % 3 - 1],
+        )
+    build.target(risk_class="A", last_inspected_on=dt.date(2025, 2, 1))  # excluded: seen this year
+    task = build.task(bureau, fixed_count=12, scope=scope)
+    build.commit()
+    whole = perform_draw(task, today=DRAW_DAY)
+    void_draw(whole, None, "再抽一次")
+    db.session.commit()
+
+    calls: list[tuple[int, bool]] = []
+    real = services._pipelined
+
+    def spy(produce: Any, consume: Any, parallel: bool = True) -> None:
+        items: list[Any] = []
+
+        def counting(item: Any) -> None:
+            items.append(item)
+            consume(item)
+
+        real(produce, counting, parallel)
+        calls.append((len(items), parallel))
+
+    engine = db.session.connection().engine
+    statements: list[tuple[str, Any]] = []
+
+    def keep(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if "BETWEEN" in statement and "group_concat" in statement:
+            statements.append((statement, parameters))
+
+    monkeypatch.setattr(services, "MIN_IDS_PER_PART", 5)
+    monkeypatch.setattr(services, "_pipelined", spy)
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        parts = perform_draw(task, today=DRAW_DAY)
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    sqlite = engine.dialect.name == "sqlite"
+    assert calls == ([(8, True)] if sqlite else [(1, False)])
+    assert len(statements) == (8 if sqlite else 0)
+    for statement, parameters in statements:  # each range walked by rowid, never by ix_target_scope
+        plan = db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+        assert any("INTEGER PRIMARY KEY" in row[-1] for row in plan), plan
+    assert parts.snapshot_hash == whole.snapshot_hash
+    assert 0 < parts.snapshot_rows <= 40
+    assert parts.parameters["low_risk_exclusion"]["excluded"] == (0 if scope else 1)
+    assert verify_draw(parts) == []
+
+
+def test_the_draw_locks_out_other_writers_from_its_start(
+    build: Builder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: the whole database's write lock (BEGIN IMMEDIATE), so the draw's several reads see
+    one state; PostgreSQL: the task's row (SELECT … FOR UPDATE), its reads being one statement."""
+    bureau = build.department()
+    build.inspectors(bureau, 2)
+    build.targets(5)
+    task = build.task(bureau)
+    build.commit()
+    engine = db.session.connection().engine
+    seen: list[str] = []
+    real = services._id_ranges
+
+    def other_writer_meanwhile(conn: Any) -> Any:
+        if engine.dialect.name == "sqlite":
+            other = sqlite3.connect(str(engine.url.database), timeout=0.05)
+            try:
+                other.execute("UPDATE target SET name = name || '!'")
+                seen.append("wrote")
+            except sqlite3.OperationalError as exc:
+                seen.append(str(exc))
+            finally:
+                other.close()
+        else:
+            with engine.connect() as other:
+                try:
+                    other.execute(
+                        text("SELECT id FROM task WHERE id = :id FOR UPDATE NOWAIT"), {"id": task.id}
+                    )
+                    seen.append("locked it too")
+                except OperationalError:
+                    seen.append("locked")
+        return real(conn)
+
+    monkeypatch.setattr(services, "_id_ranges", other_writer_meanwhile)
+    draw = perform_draw(task, today=DRAW_DAY)
+    db.session.commit()
+    assert seen == (["database is locked"] if engine.dialect.name == "sqlite" else ["locked"])
+    assert verify_draw(draw) == []
 
 
 def test_low_risk_inspected_this_year_comes_back_only_with_a_recorded_reason(build: Builder) -> None:

@@ -136,6 +136,30 @@ def test_load_is_balanced_and_counts_open_visits_in_overlapping_windows(build: B
     assert sorted(picks[o.id] for o in others) == [2, 2, 2, 2]
 
 
+def test_load_ignores_removed_members_and_counts_only_open_visits(build: Builder) -> None:
+    bureau, other = build.department(), build.department()
+    a, b = build.inspectors(bureau, 2)
+    outsider = build.inspector(other)
+    elsewhere = build.target(risk_class=None, status="liquidating")  # outside the scope
+    old_task = build.task(bureau)
+    # One open visit with a and someone of another department; b was on it but was replaced.
+    visit = build.visit(elsewhere, [(a, "leader"), (outsider, "member"), (b, "member")], old_task)
+    replaced = db.session.scalars(
+        select(TeamMember).where(TeamMember.inspection_id == visit.id, TeamMember.inspector_id == b.id)
+    ).one()
+    replaced.removed_at = dt.datetime(2025, 3, 1)
+    for state in ("in_progress", "returned", "submitted", "cancelled"):
+        build.visit(elsewhere, [(b, "leader")], old_task, state=state)
+    build.target(risk_class="D")
+    task = build.task(bureau)
+    build.commit()
+    draw = perform_draw(task, today=DRAW_DAY)
+    loads = {code: load for code, _, load in draw.parameters["team"]["pool"]}
+    # a: the open visit; b: in progress and returned count, submitted and cancelled do not.
+    assert loads == {a.code: 1, b.code: 2}
+    assert verify_draw(draw) == []
+
+
 def test_not_enough_inspectors_stores_nothing(build: Builder) -> None:
     bureau = build.department()
     partner = build.department()
