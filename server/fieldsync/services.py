@@ -43,7 +43,7 @@ from sync.content import (
 from sync.downstream import pull
 from sync.errors import SyncError
 from sync.messages import check, pull_request_schema, push_request_schema
-from sync.upstream import Access, apply_push
+from sync.upstream import Access, apply_push, write_server_record
 
 # Inspections a phone still sees: it learns of a review's outcome through the record's state.
 VISIBLE_STATES = ("assigned", "in_progress", "submitted", "returned", "approved", "published")
@@ -112,9 +112,15 @@ def register_device(
 # -- who may do what -------------------------------------------------------------------------------
 
 
-def memberships(user: User, states: Sequence[str] = VISIBLE_STATES) -> list[Membership]:
-    """The inspections the user is on (active membership), with the user's role on each."""
-    rows = db.session.execute(
+def memberships(
+    user: User, states: Sequence[str] = VISIBLE_STATES, *, full: bool = True
+) -> list[Membership]:
+    """The inspections the user is on (active membership), with the user's role on each.
+
+    ``full`` loads everything the inspection record is made of (target, team, checklist) in a few
+    queries; without it only the inspections' own columns, which is all access checks need.
+    """
+    query = (
         select(Inspection, TeamMember.role)
         .join(TeamMember, TeamMember.inspection_id == Inspection.id)
         .join(Inspector, Inspector.id == TeamMember.inspector_id)
@@ -124,8 +130,8 @@ def memberships(user: User, states: Sequence[str] = VISIBLE_STATES) -> list[Memb
             Inspection.state.in_(states),
         )
         .order_by(Inspection.window_end, Inspection.id)
-        .options(*load_options())
-    ).all()
+    )
+    rows = db.session.execute(query.options(*load_options()) if full else query).all()
     seen: dict[int, Membership] = {}
     for inspection, role in rows:
         # One person on a team twice cannot happen through draws; prefer the leader role if it did.
@@ -138,7 +144,9 @@ def access_for(user: User) -> Access:
     # Archived inspections count too, so a phone's late write to one is refused as locked
     # (sync_inspection_locked: archived material is read-only), not as someone else's.
     members = [
-        m for m in memberships(user, (*VISIBLE_STATES, "archived")) if m.inspection.sync_id is not None
+        m
+        for m in memberships(user, (*VISIBLE_STATES, "archived"), full=False)
+        if m.inspection.sync_id is not None
     ]
     return Access(
         inspections=frozenset(str(m.inspection.sync_id) for m in members),
@@ -151,7 +159,7 @@ def access_for(user: User) -> Access:
 
 def team_inspection(user: User, sync_id: str) -> Inspection:
     """An inspection by its sync id, if the user is on its team; else not_found."""
-    for member in memberships(user, (*VISIBLE_STATES, "archived")):
+    for member in memberships(user, (*VISIBLE_STATES, "archived"), full=False):
         if member.inspection.sync_id == sync_id:
             return member.inspection
     raise ApiError("not_found")
@@ -243,9 +251,9 @@ def _after_push(store: SqlStore, changes: Sequence[Mapping[str, Any]], response:
     started = [i for i in by_sync.values() if i.state == "assigned"]
     for inspection in started:
         inspection.state = "in_progress"
+        # Only the state changed: write that field rather than recompute the whole record.
+        write_server_record(store, "inspection", str(inspection.sync_id), {"state": "in_progress"})
     db.session.flush()
-    if started:
-        refresh_records(store, started)
 
 
 # -- finalize --------------------------------------------------------------------------------------
