@@ -112,9 +112,7 @@ def register_device(
 # -- who may do what -------------------------------------------------------------------------------
 
 
-def memberships(
-    user: User, states: Sequence[str] = VISIBLE_STATES, *, full: bool = True
-) -> list[Membership]:
+def memberships(user: User, states: Sequence[str] = VISIBLE_STATES, *, full: bool = True) -> list[Membership]:
     """The inspections the user is on (active membership), with the user's role on each.
 
     ``full`` loads everything the inspection record is made of (target, team, checklist) in a few
