@@ -16,24 +16,13 @@ from server.deadlines.models import CalendarOverride, CalendarYear
 from server.errors import CATALOGUE, ApiError
 from server.extensions import db
 from server.i18n import current_locale, today_local, translate
+from server.inspections.labels import STATE_NAMES
 
 bp = Blueprint("deadlines", __name__)
 
 STAFF = ("admin", "supervisor", "leader")
 KIND_NAMES = {"workday": "工作日（调休上班）", "holiday": "休息日（节假日）"}
 SOURCE_NAMES = {"override": "管理员调整", "declared": "管理员维护的年份", "package": "法定节假日数据包"}
-
-
-STATE_NAMES = {
-    "assigned": "已分派",
-    "in_progress": "检查中",
-    "submitted": "待审核",
-    "returned": "已退回",
-    "approved": "已审核",
-    "published": "已公示",
-    "archived": "已归档",
-    "cancelled": "已取消",
-}
 
 
 @bp.context_processor

@@ -24,6 +24,7 @@ from server.draws.models import REPLACEMENT_REASONS, Draw, DrawnTarget, Replacem
 from server.errors import CATALOGUE, ApiError
 from server.extensions import db
 from server.i18n import current_locale, translate
+from server.inspections.labels import ROLE_NAMES
 from server.inspections.models import TeamMember
 from server.planning.models import Plan, Task
 from server.planning.services import draw_problems
@@ -37,7 +38,6 @@ TARGETS_PER_PAGE = 100
 SCRIPT = Path(__file__).with_name("verify_draw.py")
 STRATUM_NAMES = {"A": "A 低风险", "B": "B 一般风险", "C": "C 较高风险", "D": "D 高风险", "U": "U 未分类"}
 STATUS_NAMES = {"active": "有效", "voided": "已作废"}
-ROLE_NAMES = {"leader": "组长", "member": "组员", "expert": "专家"}
 REASON_NAMES = {
     "conflict": "回避",
     "illness": "身体原因",

@@ -30,25 +30,13 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from server.i18n import to_local, translate
+from server.inspections.labels import ANSWER_NAMES, OUTCOME_NAMES, ROLE_NAMES
 
 FONT = "STSong-Light"
 MONO = "Courier"
 # (sha256, rendition) → the image's bytes, or None when the server does not hold the file.
 ImageLoader = Callable[[str, str], bytes | None]
 
-ANSWER_NAMES = {"yes": "是", "no": "否", "not_checked": "未检查", "not_applicable": "合理缺项"}
-# The phone's special outcomes (003 第二十一条), worded as the result categories.
-OUTCOME_NAMES = {
-    "no_contact": "通过登记的住所（经营场所）无法联系",
-    "refused_cooperation": "不配合检查，情节严重",
-    "no_activity": "未发现开展本次抽查涉及的经营活动",
-    "closed_or_liquidating": "已关闭停业或正在组织清算",
-    "deregistered": "已注销",
-    "licence_revoked": "被吊销营业执照",
-    "registration_revoked": "被撤销登记",
-    "moved_out": "已迁出",
-}
-ROLE_NAMES = {"leader": "组长", "member": "组员", "expert": "专家"}
 SIGNER_NAMES = {"inspector": "执法人员", "representative": "被检查对象"}
 SIGNATURE_STATUS = {"valid": "有效", "stale": "已失效（签署后内容有变更）"}
 VERSION_STATUS = {"submitted": "待审核", "returned": "已退回", "approved": "审核通过"}

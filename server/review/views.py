@@ -27,6 +27,7 @@ from server.evidence.models import BlobRef
 from server.evidence.services import blob_file, can_view_blob, held_blob, is_sha256
 from server.extensions import db
 from server.i18n import current_locale, to_local, today_local, translate
+from server.inspections.labels import ANSWER_NAMES, OUTCOME_NAMES, ROLE_NAMES, STATE_NAMES
 from server.inspections.models import Inspection, InspectionTask
 from server.inspections.services import inspections_visible_to
 from server.planning.models import Task
@@ -41,36 +42,14 @@ bp = Blueprint("review", __name__)
 PER_PAGE = 25
 RENDITIONS = ("thumb", "review", "original")
 
-STATE_NAMES = {
-    "assigned": "已分派",
-    "in_progress": "检查中",
-    "submitted": "待审核",
-    "returned": "已退回",
-    "approved": "已通过",
-    "published": "已公示",
-    "archived": "已归档",
-    "cancelled": "已取消",
-}
 TAB_NAMES = {"submitted": "待审核", "returned": "已退回修改", "approved": "已通过待公示"}
 VERSION_STATUS = {"submitted": "待审核", "returned": "已退回", "approved": "已通过"}
-ANSWER_NAMES = {"yes": "是", "no": "否", "not_checked": "未检查", "not_applicable": "合理缺项"}
-OUTCOME_NAMES = {
-    "no_contact": "通过登记的住所（经营场所）无法联系",
-    "refused_cooperation": "不配合检查，情节严重",
-    "no_activity": "未发现开展本次抽查涉及的经营活动",
-    "closed_or_liquidating": "已关闭停业或正在组织清算",
-    "deregistered": "已注销",
-    "licence_revoked": "被吊销营业执照",
-    "registration_revoked": "被撤销登记",
-    "moved_out": "已迁出",
-}
 WITHHOLD_NAMES = {
     "none": "予以公示",
     "requested": "不予公示，待领导审批",
     "approved": "领导已批准不予公示",
     "rejected": "领导未批准不予公示，予以公示",
 }
-ROLE_NAMES = {"leader": "组长", "member": "组员", "expert": "专家"}
 SIGNER_ROLES = {"inspector": "执法检查人员", "representative": "被检查对象代表"}
 KIND_NAMES = {"general": "一般检查事项", "key": "重点检查事项"}
 EVENT_NAMES = {
