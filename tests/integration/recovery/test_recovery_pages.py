@@ -77,7 +77,7 @@ def test_inspector_uploads_checks_and_applies_their_export_on_the_pages(
     detail_url = resp.headers["Location"]
     html = client.get(detail_url).get_data(as_text=True)
     assert w.target.name in html and "预计结果" in html and "执行导入" in html
-    assert html.count('data-testid="change" data-status="applied"') == 3
+    assert html.count('data-testid="change" data-status="applied" data-replay="0"') == 3
     assert 'data-testid="file" data-status="new"' in html
     assert "经营场所与登记住所不一致" in html and "说明" in html  # what the answer sets
     assert db.session.scalar(select(func.count()).select_from(SyncChange)) == 0
