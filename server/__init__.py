@@ -83,6 +83,8 @@ def _register_blueprints(app: Flask, api: Any) -> None:
     from server.planning import views as planning_views
     from server.publication import api as publication_api
     from server.publication import views as publication_views
+    from server.recovery import api as recovery_api
+    from server.recovery import views as recovery_views
     from server.reports import api as reports_api
     from server.reports import views as reports_views
     from server.results import api as results_api
@@ -109,6 +111,7 @@ def _register_blueprints(app: Flask, api: Any) -> None:
         audit_views.bp,
         archive_views.bp,
         reports_views.bp,
+        recovery_views.bp,
     ):
         app.register_blueprint(bp)
     for blp in (
@@ -126,6 +129,7 @@ def _register_blueprints(app: Flask, api: Any) -> None:
         calendar_api.blp,
         notifications_api.blp,
         reports_api.blp,
+        recovery_api.blp,
     ):
         api.register_blueprint(blp)
         # The API authenticates with bearer tokens, never cookies, so CSRF does not apply to it.

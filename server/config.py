@@ -33,6 +33,8 @@ class Config:
     MAX_CONTENT_LENGTH = int(_env("MAX_UPLOAD_BYTES", str(64 * 1024 * 1024)))
     # One evidence file (photo, signature image): a 48 MP phone photo is ~15 MB, so 25 MiB is ample.
     EVIDENCE_MAX_BYTES = int(_env("EVIDENCE_MAX_BYTES", str(25 * 1024 * 1024)))
+    # One upload of a phone's exported unsynced data (server/recovery): photos in base64 make it large.
+    RECOVERY_MAX_BYTES = int(_env("RECOVERY_MAX_BYTES", str(200 * 1024 * 1024)))
     # The built field app (``node pwa/build.mjs``; ``make run`` builds it) served at /app/.
     PWA_DIR = Path(_env("PWA_DIR", str(BASE_DIR / "pwa" / "dist")))
     WTF_CSRF_TIME_LIMIT = None  # tie the token to the session, not the clock

@@ -186,6 +186,41 @@ CATALOGUE: dict[str, ProblemType] = {
     "category_in_use": ProblemType(
         409, "该结果类别已被使用，只能停用，不能删除", "The category is in use; deactivate it instead"
     ),
+    # Recovery of a phone's export (server/recovery): the file is not a readable export of the field app.
+    "recovery_file_invalid": ProblemType(
+        422, "不是可读取的现场检查应用导出文件", "Not a readable export file of the field app"
+    ),
+    # Only an admin or the user the export names may import it.
+    "recovery_not_yours": ProblemType(
+        403,
+        "只有管理员或导出数据的本人可以导入该文件",
+        "Only an admin or the exporting user may import this file",
+    ),
+    # The user the export names does not exist or does not match the account (username, inspector).
+    "recovery_user_unknown": ProblemType(
+        422, "导出文件所列用户不存在或与账号不符", "The export names no matching user"
+    ),
+    # The device id is not one the named user ever registered (a forged or foreign export).
+    "recovery_device_unknown": ProblemType(
+        422, "导出文件中的设备不属于所列用户", "The export's device does not belong to its user"
+    ),
+    # A file's bytes are not base64 or do not hash to their name: the export was altered or damaged.
+    "recovery_file_tampered": ProblemType(
+        422,
+        "导出文件已被改动或损坏，未导入任何数据",
+        "The export was altered or damaged; nothing was imported",
+    ),
+    # One file of the export: the phone no longer held its bytes.
+    "recovery_blob_missing": ProblemType(
+        422, "导出文件中没有该文件的内容", "The export lacks this file's bytes"
+    ),
+    # One file of the export: its bytes are not valid base64.
+    "recovery_blob_malformed": ProblemType(
+        422, "文件内容不是有效的 base64", "The file's bytes are not valid base64"
+    ),
+    "recovery_import_not_found": ProblemType(404, "恢复导入记录不存在", "No such recovery import"),
+    # An import is applied once; upload the file again to import it again (it changes nothing twice).
+    "recovery_already_applied": ProblemType(409, "该导入已执行", "This import was already applied"),
     # Working-day calendar: the date's year is neither in the holiday package nor declared by an admin.
     "calendar_year_unknown": ProblemType(
         422, "工作日历未覆盖该年份，请先维护节假日", "The working-day calendar does not cover that year"

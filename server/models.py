@@ -22,6 +22,7 @@ from server.followup.models import FollowUp, FollowUpEvent
 from server.inspections.models import Inspection, InspectionTask, InspectionVersion, TeamMember
 from server.notifications.models import Notification
 from server.planning.models import Plan, Task, TaskCooperation, TaskItem
+from server.recovery.models import RecoveryImport
 from server.reports.models import KpiSnapshot
 from server.results.models import InspectionResult, InspectionResultCategory, ResultCategory
 from server.review.models import ReviewComment
@@ -57,6 +58,7 @@ __all__ = [
     "KpiSnapshot",
     "Notification",
     "Plan",
+    "RecoveryImport",
     "Replacement",
     "ResultCategory",
     "ReviewComment",

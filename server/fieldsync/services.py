@@ -205,9 +205,20 @@ def push_changes(user: User, token: ApiToken, raw: Any) -> dict[str, JSON]:
         raise ApiError("forbidden", detail="device_id is not the device this token was issued to")
     store = SqlStore(db.session)
     with store.transaction():
-        access = access_for(user)
-        response = apply_push(store, body["device_id"], body["changes"], access)
-        _after_push(store, body["changes"], response)
+        response = push_as(store, body["device_id"], body["changes"], access_for(user))
+    return response
+
+
+def push_as(
+    store: SqlStore, device_id: str, changes: Sequence[Mapping[str, Any]], access: Access
+) -> dict[str, JSON]:
+    """One device's validated changes through ``apply_push``, then the server's follow-ups.
+
+    Call inside ``store.transaction()`` with ``access_for`` the device's user: the sync API's push
+    and the import of a phone's export (``server/recovery``) both come through here.
+    """
+    response = apply_push(store, device_id, changes, access)
+    _after_push(store, changes, response)
     return response
 
 
@@ -373,6 +384,7 @@ __all__ = [
     "finalize_inspection",
     "memberships",
     "pull_changes",
+    "push_as",
     "push_changes",
     "register_device",
 ]

@@ -32,6 +32,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("deadlines.calendar", "工作日历", ("admin",)),
     ("jobs.jobs", "定时任务", ("admin",)),
     ("audit.audit_log", "审计日志", ("admin",)),
+    ("recovery.imports", "数据恢复", ("admin", "inspector")),
     ("web.pwa_index", "现场检查", ("inspector",)),
 )
 

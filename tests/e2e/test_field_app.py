@@ -64,6 +64,32 @@ def sign_page(page: Any) -> str:
     return str(page.get_by_test_id("content-hash").get_attribute("data-hash"))
 
 
+def import_on_recovery_page(
+    browser: Any, url: str, username: str, password: str, file: Path
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[str]]:
+    """The inspector at a desk: log in, upload the export (dry run), apply. Returns the changes'
+    (status, replay) planned and applied, and the files' statuses after applying."""
+    desk = browser.new_context(base_url=url, locale="zh-CN")
+    page = desk.new_page()
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda u: "/login" not in u)
+    page.goto("/recovery")
+    page.set_input_files("input[name=file]", str(file))
+    page.get_by_role("button", name="上传并试导入").click()
+    page.locator("[data-testid=status][data-status=checked]").wait_for()
+    rows = "els => els.map(e => [e.dataset.status, e.dataset.replay])"
+    planned = [tuple(r) for r in page.get_by_test_id("change").evaluate_all(rows)]
+    page.get_by_test_id("apply").click()
+    page.locator("[data-testid=status][data-status=applied]").wait_for()
+    applied = [tuple(r) for r in page.get_by_test_id("change").evaluate_all(rows)]
+    files = page.get_by_test_id("file").evaluate_all("els => els.map(e => e.dataset.status)")
+    desk.close()
+    return planned, applied, files
+
+
 def test_two_phones_offline_inspection_reaches_the_server_whole(browser: Any, live: Any) -> None:
     server: LiveServer
     server, world = live
@@ -168,9 +194,26 @@ def test_two_phones_offline_inspection_reaches_the_server_whole(browser: Any, li
         **signature_pngs,
     }
 
+    assert a.get_by_test_id("recovery-link").get_attribute("href") == "/recovery"  # where to take it
+    export_file = server.var_dir / "unsynced.json"
+    export_file.write_bytes(Path(download.value.path()).read_bytes())
+
     # Back online: the 'online' event starts a sync.
     ctx_a.set_offline(False)
     wait_synced(a)
+
+    # The phone synced after all; importing its export on the recovery page now changes nothing:
+    # every change is a replay of a stored result and every file is already held.
+    before = server_view(server.var_dir)
+    planned, applied, files = import_on_recovery_page(browser, server.url, users["a"], password, export_file)
+    assert len(planned) == len(exported["outbox"]) and all(replay == "1" for _, replay in planned)
+    assert applied == planned and files == ["on_server"] * len(exported["blobs"])
+    after = server_view(server.var_dir)
+    assert (after.current_hash, after.changes, after.files) == (
+        before.current_hash,
+        before.changes,
+        before.files,
+    )
 
     # Phone B (the other inspector) logs in, sees A's work, goes offline and signs.
     ctx_b, b = new_phone(browser, server.url)

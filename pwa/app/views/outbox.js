@@ -84,7 +84,14 @@ export async function renderOutbox(app) {
           ),
         )
       : null,
-    h("p", {}, t("导出文件（JSON，含照片）包含本机全部未同步的数据，请妥善保存并交给管理员。")),
+    // The server reads the file back in at /recovery (server/recovery), outside the app's scope.
+    h(
+      "p",
+      {},
+      t("导出文件（JSON，含照片）包含本机全部未同步的数据。请本人登录网站在“数据恢复”页面导入，或交给管理员。"),
+      " ",
+      h("a", { href: "/recovery", "data-testid": "recovery-link" }, t("数据恢复")),
+    ),
     h("button", { type: "button", "data-testid": "export", onclick: () => downloadExport(app.db, app.session) }, t("导出未同步数据")),
   );
 }
