@@ -36,7 +36,8 @@ CODES: Final[dict[str, int]] = {
     "sync_bad_change": 200,
     # Per change: the inspection the change belongs to does not exist on the server.
     "sync_unknown_inspection": 200,
-    # Per change: the device's user is not on this inspection's team (or may not resolve clashes).
+    # Per change: the device's user is not on this inspection's team, or the change names another
+    # inspector as its author (signer_id, recorded_by, inspector_id).
     "sync_forbidden": 200,
     # Per change: this change_id was already used by another device; change ids must be fresh UUIDs.
     "sync_change_id_reused": 200,

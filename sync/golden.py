@@ -30,11 +30,13 @@ from sync.upstream import Access, apply_push, write_server_record
 
 
 def grant_access(grant: dict[str, Any]) -> Access:
-    """A fixture's ``access`` entry for one device: ``{inspections, leads?, locked?}``."""
+    """A fixture's ``access`` entry for one device: ``{inspections, leads?, locked?, people?}``."""
+    people = grant.get("people")
     return Access(
         frozenset(grant["inspections"]),
         frozenset(grant.get("leads", [])),
         frozenset(grant.get("locked", [])),
+        frozenset(people) if people is not None else None,
     )
 
 

@@ -34,11 +34,16 @@ class Access:
     tests). ``leads``: the inspections where the user is team leader and so may resolve clashes.
     ``locked``: inspections that take no device writes now (submitted for review, approved,
     published, archived); a change to one is rejected with ``sync_inspection_locked``.
+    ``people``: the inspector ids the user writes as — an inspector's signature (``signer_id``), who
+    recorded a finding or refusal (``recorded_by``), who checked in (``inspector_id``). Naming anyone
+    else is ``sync_forbidden``: one phone must not sign for the second inspector of the two-person
+    rule. None: not checked (trusted tools and tests).
     """
 
     inspections: frozenset[str] | None = None
     leads: frozenset[str] = frozenset()
     locked: frozenset[str] = frozenset()
+    people: frozenset[int] | None = None
 
 
 class _Reject(Exception):
@@ -156,6 +161,13 @@ def _check(store: Store, change: Mapping[str, Any], record: StoredRecord | None,
         raise _Reject("sync_forbidden", f"not assigned to inspection {inspection_id}")
     if inspection_id in access.locked:
         raise _Reject("sync_inspection_locked", f"inspection {inspection_id} takes no changes now")
+    if access.people is not None:
+        for name in _PERSON_FIELDS.get(record_type, ()):
+            person = values.get(name)
+            if name == "signer_id" and values.get("signer_role") != "inspector":
+                continue
+            if person is not None and person not in access.people:
+                raise _Reject("sync_forbidden", f"{name} {person} is not the device's user")
 
     if record is None and record_type == "answer":
         checkpoint = values["checkpoint_id"]
@@ -173,6 +185,15 @@ def _check(store: Store, change: Mapping[str, Any], record: StoredRecord | None,
     ):
         raise _Reject("sync_bad_change", "an inspector's signature names signer_id")
     return inspection_id
+
+
+# The fields of each record type that name the inspector who did it (see ``Access.people``).
+_PERSON_FIELDS: dict[str, tuple[str, ...]] = {
+    "signature": ("signer_id",),
+    "finding": ("recorded_by",),
+    "refusal": ("recorded_by",),
+    "checkin": ("inspector_id",),
+}
 
 
 def write_server_record(

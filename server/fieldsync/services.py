@@ -152,6 +152,7 @@ def access_for(user: User) -> Access:
         locked=frozenset(
             str(m.inspection.sync_id) for m in members if m.inspection.state not in FIELD_EDITABLE_STATES
         ),
+        people=frozenset(db.session.scalars(select(Inspector.id).where(Inspector.user_id == user.id)).all()),
     )
 
 

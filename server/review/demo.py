@@ -190,22 +190,25 @@ def submit_one(
     lead = devices[0]
     lat, lon = GAOPING[0] + rng.uniform(-0.05, 0.05), GAOPING[1] + rng.uniform(-0.05, 0.05)
     checkpoints = _checkpoints(sync_id)
-    changes = [
-        _change(
-            "checkin",
-            str(uuid.uuid4()),
-            {
-                "inspection_id": sync_id,
-                "inspector_id": d.inspector_id,
-                "at": when.isoformat(),
-                "lat": lat,
-                "lon": lon,
-                "accuracy_m": 8.0,
-            },
-            when,
+    # Each inspector checks in on their own phone (a phone writes only as its own user).
+    for d in devices:
+        _push(
+            d,
+            _change(
+                "checkin",
+                str(uuid.uuid4()),
+                {
+                    "inspection_id": sync_id,
+                    "inspector_id": d.inspector_id,
+                    "at": when.isoformat(),
+                    "lat": lat,
+                    "lon": lon,
+                    "accuracy_m": 8.0,
+                },
+                when,
+            ),
         )
-        for d in devices
-    ]
+    changes: list[dict[str, Any]] = []
     representative: str | None = f"{inspection.target.legal_rep or '负责人'}（负责人）"
     if variant == "no_contact":
         changes.append(

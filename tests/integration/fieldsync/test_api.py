@@ -376,3 +376,26 @@ def test_sync_endpoints_are_in_the_openapi_spec(client: FlaskClient) -> None:
     ):
         assert path in paths, path
     assert {"head", "put", "get"} <= set(paths["/api/v1/sync/blobs/{sha256}"])
+
+
+def test_a_phone_cannot_sign_for_the_other_inspector(client: FlaskClient) -> None:
+    world = field_world()
+    phone_a = Phone(client, world.users["a"].username)
+    phone_a.login()
+    phone_a.pull()
+    sync_id = _sync_id(world)
+    phone_a.push(
+        answer(sync_id, world.checkpoints[0].id, "yes"), answer(sync_id, world.checkpoints[1].id, "yes")
+    )
+    content = current_content_hash(phone_a, sync_id)
+    forged = signature(
+        sync_id, content, signature_png(), phone_a.device_id, inspector_id=world.inspectors["b"].id
+    )
+    [result] = phone_a.push(forged).json["results"]
+    assert (result["status"], result["error"]["code"]) == ("rejected", "sync_forbidden")
+    own = signature(
+        sync_id, content, signature_png(), phone_a.device_id, inspector_id=world.inspectors["a"].id
+    )
+    assert phone_a.push(own).json["results"][0]["status"] == "applied"
+    gap = next(m for m in phone_a.finalize(sync_id).json["missing"] if m["item"] == "inspector_signatures")
+    assert gap["signed_by"] == [world.inspectors["a"].id]  # the forged one never counted
