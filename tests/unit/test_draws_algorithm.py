@@ -292,7 +292,9 @@ def test_new_teams_have_a_leader_from_the_initiating_department_and_balance_load
     pool = _pool(1, 5, "I")
     requests = [TeamRequest(f"T{i}") for i in range(10)]
     teams = algo.assign_teams(SEED, requests, pool, [], 1, [], 3)
-    assert all(len(t) == 3 and t[0].role == "leader" and [p.role for p in t[1:]] == ["member"] * 2 for t in teams)
+    assert all(
+        len(t) == 3 and t[0].role == "leader" and [p.role for p in t[1:]] == ["member"] * 2 for t in teams
+    )
     assert all(len({p.code for p in t}) == 3 for t in teams)
     loads: dict[str, int] = {}
     for team in teams:

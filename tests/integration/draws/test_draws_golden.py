@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from server.directory.models import Department, Inspector
 from server.draws import services
-from server.draws.models import Draw, DrawnTarget
+from server.draws.models import Draw
 from server.extensions import db
 from server.inspections.models import TeamMember
 from tests.integration.draws.conftest import DRAW_DAY, Builder
@@ -33,7 +33,9 @@ ENTROPY = (bytes(range(32)), bytes(range(32, 64)))
 def build_scenario(build: Builder, set_trade: Callable[[Department, str], None]) -> dict[str, Any]:
     """The scenario's directory and two tasks; ``set_trade`` gives departments their trade."""
     bureau = build.department("高平市市场监督管理局")
-    stations = [build.department(f"第{i}市场监督管理所", level="station", parent_id=bureau.id) for i in (1, 2)]
+    stations = [
+        build.department(f"第{i}市场监督管理所", level="station", parent_id=bureau.id) for i in (1, 2)
+    ]
     housing = build.department("高平市住房和城乡建设局")
     health = build.department("高平市卫生健康局")
     for dept, trade in ((bureau, "market"), *((s, "market") for s in stations)):
