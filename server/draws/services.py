@@ -1078,9 +1078,11 @@ def replacement_candidates(
 ) -> list[Inspector]:
     """Who may replace ``member``: of the department whose place it fills (or of ``department_ids``,
     its peers), active, not an expert, credential valid on ``day``, with one of the place's required
-    specialties, not on the team already, no declared conflict with the target; ordered by code."""
+    specialties, never on the visit's team before, no declared conflict with the target; ordered
+    by code."""
     inspection = member.inspection
-    on_team = {m.inspector_id for m in inspection.team if m.removed_at is None} | {member.inspector_id}
+    # Everyone ever on the visit's team: those removed (ill, moved, in conflict) do not come back.
+    on_team = {m.inspector_id for m in inspection.team} | {member.inspector_id}
     conflicted = set(
         db.session.scalars(select(Conflict.inspector_id).where(Conflict.target_id == inspection.target_id))
     )
