@@ -64,6 +64,11 @@ class WorkingCalendar:
             raise CalendarGap(day)
         return known
 
+    def knows_year(self, year: int) -> bool:
+        """Whether every day of ``year`` has an answer (the package's data or a declared year)."""
+        first, last = package_years()
+        return year in self.declared_years or first <= year <= last
+
     def source(self, day: dt.date) -> str:
         """Where the answer for ``day`` comes from: override | declared | package | unknown."""
         if day in self.overrides:

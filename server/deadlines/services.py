@@ -47,6 +47,15 @@ DEADLINES_PATH = "/deadlines"
 
 REMINDER_TEXT = "检查结果录入期限还剩{days}个工作日：{target}（截止{due}）"
 LATE_TEXT = "检查结果未在期限内录入，视为未完成：{target}（截止{due}）"
+CALENDAR_TEXT = (
+    "工作日历尚未覆盖{year}年：{year}年的节假日安排公布后，请在工作日历中录入该年的节假日和调休上班日"
+    "并声明该年份，否则期限落在该年的检查无法计算结果录入期限。"
+)
+CALENDAR_PATH = "/admin/calendar"
+# From this day of the year (month, day) on, a missing next year is worth a warning: the State
+# Council publishes the next year's holidays in October–December, and a check finished in early
+# December already has its 20th working day in January.
+CALENDAR_WARN_FROM = (11, 1)
 
 
 # ------------------------------------------------------------------------------------ configuration
@@ -378,7 +387,43 @@ def mark_late_inspections(now: dt.datetime) -> dict[str, Any]:
             f"{DEADLINES_PATH}#inspection-{inspection.id}",
         )
     db.session.flush()
-    return {"deadlines_set": filled, "marked_late": marked, "notified": notified}
+    return {
+        "deadlines_set": filled,
+        "marked_late": marked,
+        "notified": notified,
+        "calendar_warned": warn_calendar_gaps(today, calendar),
+    }
+
+
+def calendar_years_missing(today: dt.date, calendar: WorkingCalendar) -> list[int]:
+    """The years deadlines need now that the calendar does not know: this year, next year from
+    ``CALENDAR_WARN_FROM`` on, and the year of any pending deadline it could not compute."""
+    wanted = {today.year}
+    if (today.month, today.day) >= CALENDAR_WARN_FROM:
+        wanted.add(today.year + 1)
+    pending = _pending_deadlines().where(Inspection.result_due_on.is_(None))
+    for inspection in db.session.scalars(pending):
+        try:
+            compute_result_due_on(inspection, calendar)
+        except CalendarGap as exc:
+            wanted.add(exc.day.year)
+    return sorted(y for y in wanted if not calendar.knows_year(y))
+
+
+def warn_calendar_gaps(today: dt.date, calendar: WorkingCalendar) -> int:
+    """Tell the admins, once per year, that the working-day calendar lacks a year deadlines need
+    (the package is updated once a year, sometimes after the State Council's notice is out)."""
+    sent = 0
+    for year in calendar_years_missing(today, calendar):
+        sent += notify(
+            users_with_role("admin"),
+            "calendar_year_missing",
+            f"calendar_year_missing:{year}",
+            CALENDAR_TEXT,
+            {"year": year},
+            CALENDAR_PATH,
+        )
+    return sent
 
 
 def send_deadline_reminders(now: dt.datetime) -> dict[str, Any]:

@@ -130,6 +130,7 @@ def calendar() -> str | Response:
         KIND_NAMES=KIND_NAMES,
         deadline_days=services.deadline_days(),
         anchor=services.deadline_anchor(),
+        missing_years=services.calendar_years_missing(today_local(), services.working_calendar()),
     )
 
 

@@ -155,7 +155,7 @@ def test_marking_late_is_exact_to_the_local_day_and_idempotent(app: Flask) -> No
     assert result["marked_late"] == 2
     assert (not_entered.late, on_time.late, too_late.late) == (True, False, True)
     again = services.mark_late_inspections(utc("2025-11-01 09:00"))
-    assert again == {"deadlines_set": 0, "marked_late": 0, "notified": 0}
+    assert again == {"deadlines_set": 0, "marked_late": 0, "notified": 0, "calendar_warned": 0}
     notes = list(db.session.scalars(select(Notification)))
     assert {(n.user_id, n.kind) for n in notes} == {(supervisor.id, "result_late")}
     assert len(notes) == 2
@@ -212,3 +212,36 @@ def test_reminders_without_a_supervisor_go_to_the_admins(app: Flask, make: Any) 
     submit(world.inspection, D(2025, 9, 26), D(2025, 10, 30))
     services.send_deadline_reminders(utc("2025-10-30 08:00"))
     assert list(db.session.scalars(select(Notification.user_id))) == [admin.id]
+
+
+def _calendar_notes() -> list[Notification]:
+    return list(db.session.scalars(select(Notification).where(Notification.kind == "calendar_year_missing")))
+
+
+def test_admins_are_told_before_the_calendar_runs_out(app: Flask) -> None:
+    world = field_world()
+    admin = staff(world, "admin")
+    staff(world)  # a supervisor: the calendar is the admins' to keep
+    last = package_years()[1]
+    # October of the package's last year: next year's holidays are usually not announced yet.
+    assert services.mark_late_inspections(utc(f"{last}-10-31 09:00"))["calendar_warned"] == 0
+    result = services.mark_late_inspections(utc(f"{last}-11-01 09:00"))
+    db.session.commit()
+    assert result["calendar_warned"] == 1
+    (note,) = _calendar_notes()
+    assert note.user_id == admin.id and note.params == {"year": last + 1}
+    assert note.link == "/admin/calendar"
+    assert services.mark_late_inspections(utc(f"{last}-11-02 09:00"))["calendar_warned"] == 0  # once
+    services.declare_calendar_year(last + 1, "test: the notice is out", admin)
+    assert services.calendar_years_missing(D(last, 12, 1), services.working_calendar()) == []
+
+
+def test_a_deadline_the_calendar_cannot_give_names_its_year(app: Flask) -> None:
+    world = field_world()
+    staff(world, "admin")
+    last = package_years()[1]
+    submit(world.inspection, D(last + 2, 3, 2), None)
+    calendar = services.working_calendar()
+    assert services.calendar_years_missing(D(last, 3, 1), calendar) == [last + 2]
+    assert services.mark_late_inspections(utc(f"{last}-03-01 09:00"))["calendar_warned"] == 1
+    assert [n.params["year"] for n in _calendar_notes()] == [last + 2]

@@ -176,3 +176,24 @@ def test_bell_and_notification_list(app: Flask, client: FlaskClient) -> None:
         for n in db.session.scalars(select(Notification).where(Notification.user_id == supervisor.id))
     )
     assert '<span class="count">' not in client.get("/notifications").get_data(as_text=True)
+
+
+def test_calendar_page_warns_of_a_year_it_lacks(app: Flask, client: FlaskClient) -> None:
+    world = field_world()
+    admin = staff(world, "admin")
+    today = today_local()
+    for year in (today.year, today.year + 1):
+        if year > services.package_years()[1]:
+            services.declare_calendar_year(year, "test: weekday rule", admin)
+    db.session.commit()
+    login_page(client, admin)
+    assert 'id="calendar-missing"' not in client.get("/admin/calendar").get_data(as_text=True)
+
+    beyond = max(services.package_years()[1], today.year + 1) + 2
+    submit(world.inspection, D(beyond, 3, 2), None)
+    db.session.commit()
+    html = client.get("/admin/calendar").get_data(as_text=True)
+    assert f"工作日历尚未覆盖{beyond}年" in html
+    client.get("/lang/en")
+    english = client.get("/admin/calendar").get_data(as_text=True)
+    assert f"does not cover {beyond} yet" in english
