@@ -40,7 +40,8 @@ def test_a_run_is_recorded_with_its_summary_and_is_idempotent(app: Flask) -> Non
     staff(world)
     submit(world.inspection, D(2025, 9, 26), D(2025, 10, 30))
     first = run_job("mark_late", utc("2025-10-31 09:00"), trigger="cli")
-    assert first.status == "ok" and first.summary == {"deadlines_set": 0, "marked_late": 1, "notified": 1, "calendar_warned": 0}
+    assert first.status == "ok"
+    assert first.summary == {"deadlines_set": 0, "marked_late": 1, "notified": 1, "calendar_warned": 0}
     assert first.as_of == utc("2025-10-31 09:00") and first.finished_at is not None
     db.session.expire_all()
     assert world.inspection.late is True
