@@ -416,6 +416,26 @@ def peer_tiers(department_id: int, departments: Iterable[DepartmentNode]) -> lis
 _NOBODY: frozenset[str] = frozenset()
 
 
+_Entry = tuple[int, bytes, str]  # (load, tie-break, inspector code): a department heap's entry
+
+
+def _pop_eligible(heap: list[_Entry], avoid: frozenset[str] | set[str], taken: set[str]) -> _Entry | None:
+    """Pop the heap's smallest entry whose inspector is neither taken nor to avoid; the entries
+    skipped on the way go back, so the heap loses only the one returned (None: nobody eligible)."""
+    skipped: list[_Entry] = []
+    chosen: _Entry | None = None
+    while heap:
+        entry = heapq.heappop(heap)
+        if entry[2] in taken or entry[2] in avoid:
+            skipped.append(entry)
+            continue
+        chosen = entry
+        break
+    for entry in skipped:
+        heapq.heappush(heap, entry)
+    return chosen
+
+
 def team_tiebreak(seed: bytes, code: str) -> bytes:
     return hashlib.sha256(seed + b"team:" + code.encode("utf-8")).digest()
 
@@ -446,7 +466,7 @@ def assign_teams(
     department). Without peers, or with a draw that never runs short, the teams are exactly those
     of "spotcheck-draw/1". Raises NotEnoughInspectors when even the peers have nobody left.
     """
-    depts: dict[int, list[tuple[int, bytes, str]]] = {}
+    depts: dict[int, list[_Entry]] = {}
     for p in pool:
         depts.setdefault(p.department_id, []).append((p.load, team_tiebreak(seed, p.code), p.code))
     for heap in depts.values():
@@ -458,52 +478,26 @@ def assign_teams(
 
     def take(department_ids: Sequence[int], avoid: frozenset[str] | set[str], taken: set[str]) -> str | None:
         """The best eligible entry over these departments' heaps (one peer tier), its load raised;
-        None if none. With one department this is the same walk as ``pick``'s own."""
-        best: tuple[tuple[int, bytes, str], list[tuple[int, bytes, str]]] | None = None
-        found: list[tuple[tuple[int, bytes, str], list[tuple[int, bytes, str]]]] = []
-        for department_id in department_ids:
-            heap = depts.get(department_id, [])
-            skipped: list[tuple[int, bytes, str]] = []
-            chosen: tuple[int, bytes, str] | None = None
-            while heap:
-                entry = heapq.heappop(heap)
-                if entry[2] in taken or entry[2] in avoid:
-                    skipped.append(entry)
-                    continue
-                chosen = entry
-                break
-            for entry in skipped:
-                heapq.heappush(heap, entry)
-            if chosen is not None:
-                found.append((chosen, heap))
-                if best is None or chosen < best[0]:
-                    best = (chosen, heap)
-        for entry, heap in found:  # every candidate but the winner goes back as it was
-            if best is None or entry is not best[0]:
-                heapq.heappush(heap, entry)
-        if best is None:
+        None if none. With one department this is ``pick``'s own walk."""
+        found = [
+            (entry, heap)
+            for heap in (depts.get(d, []) for d in department_ids)
+            if (entry := _pop_eligible(heap, avoid, taken)) is not None
+        ]
+        if not found:
             return None
-        (load, tiebreak, code), heap = best
-        heapq.heappush(heap, (load + 1, tiebreak, code))
-        taken.add(code)
-        return code
+        best = min(found, key=lambda pair: pair[0])
+        for entry, heap in found:  # every candidate but the winner goes back as it was
+            heapq.heappush(heap, (entry[0] + 1, *entry[1:]) if entry is best[0] else entry)
+        taken.add(best[0][2])
+        return best[0][2]
 
     def pick(department_id: int, target_code: str, taken: set[str], role: str) -> Pick:
-        # The department's own heap first, walked inline: this is every pick of a draw that never
-        # runs short (the million-target benchmark's 50,000), so it stays the plain /1 loop.
+        # The department's own heap first: this is every pick of a draw that never runs short
+        # (the million-target benchmark's 50,000), so it stays the plain /1 walk.
         heap = depts.get(department_id, [])
-        skipped: list[tuple[int, bytes, str]] = []
         avoid = blocked.get(target_code, _NOBODY)
-        chosen: tuple[int, bytes, str] | None = None
-        while heap:
-            entry = heapq.heappop(heap)
-            if entry[2] in taken or entry[2] in avoid:
-                skipped.append(entry)
-                continue
-            chosen = entry
-            break
-        for entry in skipped:
-            heapq.heappush(heap, entry)
+        chosen = _pop_eligible(heap, avoid, taken)
         if chosen is not None:
             heapq.heappush(heap, (chosen[0] + 1, chosen[1], chosen[2]))
             taken.add(chosen[2])
