@@ -1,4 +1,5 @@
-// ESLint flat config for the field app (pwa/), its build script and its tests (tests/pwa/).
+// ESLint flat config for the field app (pwa/), its build script and its tests (tests/pwa/),
+// and the desk pages' script (server/static/).
 // `npm run lint` runs with --max-warnings=0: a warning fails the build like an error.
 import js from "@eslint/js";
 import globals from "globals";
@@ -13,6 +14,11 @@ export default [
       sourceType: "module",
       globals: { ...globals.browser, __SHELL_VERSION__: "readonly", __SHELL_FILES__: "readonly" },
     },
+  },
+  {
+    // The desk pages' one script: a classic (non-module) script loaded with defer.
+    files: ["server/static/**/*.js"],
+    languageOptions: { ecmaVersion: 2022, sourceType: "script", globals: { ...globals.browser } },
   },
   {
     files: ["pwa/sw.js", "pwa/sw/**/*.js"],

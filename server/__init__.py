@@ -136,6 +136,14 @@ def _register_blueprints(app: Flask, api: Any) -> None:
         csrf.exempt(blp)
 
 
+# Pages load scripts, styles, images and data from this origin only and run no inline script
+# (server/static/site.js holds the few behaviours), so injected markup cannot run; forms post here.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
 def _register_request_hooks(app: Flask) -> None:
     from server.accounts.auth import load_user
 
@@ -143,6 +151,8 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def _security_headers(resp: Any) -> Any:
+        if resp.mimetype == "text/html":  # the field app sets its own (server/web/pwa.py)
+            resp.headers.setdefault("Content-Security-Policy", PAGE_CSP)
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
         resp.headers.setdefault("X-Frame-Options", "DENY")

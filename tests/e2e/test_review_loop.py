@@ -41,6 +41,12 @@ def test_return_fix_offline_resubmit_approve_publish(browser: Any, tmp_path: Any
         # The supervisor finds it in the queue and returns the second checkpoint with a comment.
         desk_ctx = browser.new_context(base_url=server.url, locale="zh-CN", **DESK)
         desk = desk_ctx.new_page()
+        # The desk pages run under a strict Content-Security-Policy: a violation, or a failing
+        # script, shows up as a console error or a page error.
+        desk_errors: list[str] = []
+        desk.on("console", lambda m: desk_errors.append(m.text) if m.type == "error" else None)
+        desk.on("pageerror", lambda e: desk_errors.append(str(e)))
+        desk.on("response", lambda r: desk_errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
         staff_login(desk, world["users"]["supervisor"], world["password"])
         desk.goto("/review")
         desk.get_by_role("link", name=world["target_name"]).click()
@@ -105,6 +111,13 @@ def test_return_fix_offline_resubmit_approve_publish(browser: Any, tmp_path: Any
         desk.goto(f"/review/inspections/{world['inspection_id']}")
         page_text = desk.locator("main").inner_text()
         assert FIX in page_text
+        # site.js's photo viewer: open the first photo, step with →, close with Esc.
+        desk.goto(f"/review/inspections/{world['inspection_id']}#photo-1")
+        if desk.locator("#photo-2").count():
+            desk.keyboard.press("ArrowRight")
+            desk.wait_for_function("location.hash === '#photo-2'")
+        desk.keyboard.press("Escape")
+        desk.wait_for_function("location.hash === '#photos'")
         approve = desk.locator("#approve-form")
         no_problem = approve.locator("input[name=categories][value=no_problem]")
         if not no_problem.is_checked():
@@ -140,6 +153,7 @@ def test_return_fix_offline_resubmit_approve_publish(browser: Any, tmp_path: Any
         [task] = entry["tasks"]
         assert task["draw_url"].endswith(f"/public/draws/{task['draw_id']}")
         assert "张建国" not in json.dumps(entry, ensure_ascii=False)
+        assert desk_errors == []
         for ctx in (desk_ctx, ctx_a, ctx_b, public_ctx):
             ctx.close()
     finally:

@@ -59,3 +59,28 @@ def test_every_template_string_has_an_english_translation() -> None:
             if re.search(r"[\u4e00-\u9fff]", text) and text not in english:
                 missing.add(f"{tpl.relative_to(TEMPLATES)}: {text}")
     assert not missing, "\n".join(sorted(missing))
+
+
+def test_pages_run_under_a_strict_content_security_policy(client: FlaskClient) -> None:
+    page = client.get("/login")
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert '<script src="/static/site.js" defer></script>' in page.get_data(as_text=True)
+    script = client.get("/static/site.js")
+    assert script.status_code == 200 and "data-confirm" in script.get_data(as_text=True)
+    script.close()
+    # JSON answers need no policy; the field app sets its own (test_pwa_shell).
+    assert "Content-Security-Policy" not in client.get("/api/v1/nope").headers
+
+
+def test_no_template_has_inline_script_or_handlers() -> None:
+    """The policy forbids them, so a browser would silently not run them."""
+    offenders = [
+        f"{path.relative_to(TEMPLATES)}: {match.group(0)}"
+        for path in sorted(TEMPLATES.rglob("*.html"))
+        for match in re.finditer(
+            r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|javascript:|\sstyle\s*=", path.read_text()
+        )
+    ]
+    assert offenders == []

@@ -248,7 +248,8 @@ def test_a_running_job_page_polls_its_status(client: FlaskClient, setup: Setup) 
     db.session.commit()  # created but not started: the page shows it running
     login_page(client, setup.admin)
     html = client.get(f"/directory/imports/{job.id}").get_data(as_text=True)
-    assert "<progress" in html and f"/directory/imports/{job.id}/status" in html and "fetch(" in html
+    assert "<progress" in html and f'data-status-url="/directory/imports/{job.id}/status"' in html
+    assert 'id="import-progress"' in html  # site.js polls the URL of the element with this id
     status = client.get(f"/directory/imports/{job.id}/status").json
     assert status == {
         "id": job.id,
