@@ -30,7 +30,7 @@ def configure_sqlite(engine: object) -> None:
     """SQLite pragmas for a web app: WAL lets readers go on while one writer writes (an import's
     progress stays readable, a page never waits for a draw), and NORMAL sync is durable in WAL mode
     except for the last transactions on power loss; busy_timeout makes a second writer wait
-    instead of failing at once."""
+    instead of failing at once; foreign keys are enforced as on PostgreSQL."""
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
@@ -44,4 +44,5 @@ def configure_sqlite(engine: object) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")  # PostgreSQL enforces them; SQLite only if asked
         cursor.close()

@@ -84,3 +84,24 @@ def test_no_template_has_inline_script_or_handlers() -> None:
         )
     ]
     assert offenders == []
+
+
+def test_foreign_keys_are_enforced_on_every_database(app: Flask) -> None:
+    """SQLite enforces them only when asked (server/db.py asks on every connection)."""
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from server.extensions import db
+
+    if db.engine.dialect.name == "sqlite":
+        assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    insert = text(
+        "INSERT INTO department (code, name, level, parent_id, created_at)"
+        " VALUES (:code, 'x', 'county', :parent, CURRENT_TIMESTAMP)"
+    )
+    db.session.execute(insert, {"code": "FK-OK", "parent": None})  # a valid row goes in
+    with pytest.raises(IntegrityError) as caught:
+        db.session.execute(insert, {"code": "FK-BAD", "parent": 987654})
+    assert "foreign key" in str(caught.value).lower()
+    db.session.rollback()
