@@ -60,6 +60,14 @@ JOBS: tuple[JobDefinition, ...] = (
         counts="published",
     ),
     JobDefinition(
+        "import_watchdog",
+        "server.directory.importer:fail_interrupted_imports",
+        "interval",
+        {"minutes": 5},
+        "将因服务重启而中断的导入标记为失败（可重新运行）",
+        counts="interrupted",
+    ),
+    JobDefinition(
         "archive",
         "server.archive.services:archive_due_inspections",
         "cron",

@@ -56,6 +56,7 @@ MESSAGES = {
     "unknown_target": "检查对象代码“{value}”不存在",
     "inconsistent_item": "同一事项的“{column}”与第 {other} 行不一致",
     "internal_error": "导入时发生内部错误，未导入任何数据：{reason}",
+    "interrupted": "导入因服务重启而中断，未导入任何数据；可以重新运行",
 }
 
 

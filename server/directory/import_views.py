@@ -32,6 +32,7 @@ from server.directory.importer import (
     copy_import_job,
     create_import_job,
     job_progress,
+    rerun_import_job,
     start_import,
 )
 from server.directory.models import IMPORT_KINDS, IMPORT_MODES, ImportJob
@@ -177,6 +178,23 @@ def import_status(job_id: int) -> dict[str, Any]:
         "error_count": job.error_count,
         "finished": status in FINAL_STATUSES,
     }
+
+
+@bp.route("/directory/imports/<int:job_id>/rerun", methods=["POST"])
+@page_auth("admin")
+def import_rerun(job_id: int) -> BaseResponse:
+    """Run a failed job's file again (after a restart interrupted it, or an internal error)."""
+    source = _job_or_404(job_id)
+    try:
+        job = rerun_import_job(source, current_user().id)
+    except ApiError:
+        db.session.rollback()
+        flash(translate("只有失败的导入才能重新运行"), "error")
+        return redirect(url_for("directory.import_job", job_id=source.id))
+    db.session.commit()
+    start_import(job)
+    flash(translate("正在重新运行导入"))
+    return redirect(url_for("directory.import_job", job_id=job.id))
 
 
 @bp.route("/directory/imports/<int:job_id>/apply", methods=["POST"])

@@ -38,6 +38,7 @@ the write lock the progress lives only in ``LIVE_PROGRESS`` (this process); Post
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -47,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import text, update
+from sqlalchemy import func, select, text, update
 
 from server.audit.services import record_event
 from server.db import utcnow
@@ -63,6 +64,11 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY = 0.5  # seconds between progress writes
 ANALYZE_AFTER = 5000  # rows written before PostgreSQL statistics are refreshed in the same transaction
 FINAL_STATUSES = ("invalid", "ready", "done", "failed")
+RUNNING_STATUSES = ("validating", "applying")
+# A running job writes its heartbeat with its progress (every PROGRESS_EVERY seconds); one silent
+# this long was interrupted (its process restarted). Far above any pause of a live job, below
+# the time an admin waits before wondering.
+STALE_AFTER = dt.timedelta(minutes=10)
 STATUS_LABELS = {
     "validating": "校验中",
     "invalid": "有错误",
@@ -117,6 +123,7 @@ class Progress:
         if self._sqlite and self.status == "applying" and not force:
             return
         values: dict[str, Any] = {"status": self.status, "processed_rows": self.done}
+        values["heartbeat_at"] = utcnow()
         if total is not None:
             values["total_rows"] = total
         table = table_of(ImportJob)
@@ -150,6 +157,7 @@ def create_import_job(
         status="validating",
         dry_run=dry_run,
         created_by_id=actor_id,
+        heartbeat_at=utcnow(),
         errors=[],
         summary={},
     )
@@ -179,6 +187,51 @@ def copy_import_job(source: ImportJob, actor_id: int | None) -> ImportJob:
         dry_run=False,
         actor_id=actor_id,
     )
+
+
+def rerun_import_job(source: ImportJob, actor_id: int | None) -> ImportJob:
+    """A failed job's file once more, as it was asked for (dry run or not): after an interruption
+    or an internal error, nothing of it was applied."""
+    if source.status != "failed":
+        raise ApiError("import_not_ready", detail="only a failed import can be run again")
+    return create_import_job(
+        source.kind,
+        blob_store().read(source.file_sha256),
+        source.filename,
+        mode=source.mode,
+        dry_run=source.dry_run,
+        actor_id=actor_id,
+    )
+
+
+def fail_interrupted_imports(now: dt.datetime) -> list[int]:
+    """The import watchdog job: a job still validating or applying whose heartbeat stopped more
+    than ``STALE_AFTER`` ago was interrupted by a restart. Mark it failed with a reason the admin
+    reads on its page (which offers to run the file again); nothing else to undo, since an import
+    is one transaction. Returns the ids of the jobs marked.
+
+    A job running in this process is alive whatever its heartbeat says (an apply on SQLite writes
+    none). One running in another process on SQLite holds the write lock while it applies: this
+    job's update waits for it and then finds the job finished, or gives up and runs again later.
+    """
+    table = table_of(ImportJob)
+    beat = func.coalesce(table.c.heartbeat_at, table.c.created_at)
+    stale = (table.c.status.in_(RUNNING_STATUSES), beat < now - STALE_AFTER)
+    marked: list[int] = []
+    for job_id in db.session.scalars(select(table.c.id).where(*stale).order_by(table.c.id)).all():
+        if job_id in _THREADS:
+            continue
+        problems = Problems()
+        problems.add(None, None, None, "interrupted")
+        done = db.session.execute(
+            update(table)
+            .where(table.c.id == job_id, *stale)
+            .values(status="failed", error_count=problems.count, errors=problems.sorted(), finished_at=now)
+        )
+        if done.rowcount:  # type: ignore[attr-defined]
+            marked.append(job_id)
+            record_event("import.failed", "import_job", job_id, details={"reason": "interrupted"})
+    return marked
 
 
 def _finish(job: ImportJob, status: str, problems: Problems, summary: dict[str, Any], processed: int) -> None:

@@ -262,6 +262,9 @@ class ImportJob(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Written with the progress while the job runs (not during an apply on SQLite, whose write lock
+    # the apply holds): a job whose heartbeat stopped was interrupted (importer.fail_interrupted_imports).
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     created_by: Mapped[User | None] = relationship()

@@ -312,3 +312,49 @@ def test_cli_import_prints_errors_by_line_and_exits_1(app: Flask, setup: Setup, 
     result = runner.invoke(args=["directory", "import", "targets", str(path), "--mode", "upsert"])
     assert result.exit_code == 0 and "updated 0, unchanged 3" in result.output
     assert n_targets() == 3
+
+
+def test_an_import_interrupted_by_a_restart_is_marked_and_can_run_again(
+    client: FlaskClient, setup: Setup
+) -> None:
+    import datetime as dt
+
+    from server.directory.importer import STALE_AFTER, create_import_job, fail_interrupted_imports
+    from server.scheduler.services import run_job
+
+    data, codes = targets_file(3)
+    # As a restart leaves it: created (and stuck applying) by a process that is gone.
+    job = create_import_job("targets", data, "对象.csv", actor_id=setup.admin.id)
+    job.status = "applying"
+    fresh = create_import_job("targets", data, "again.csv", dry_run=True, actor_id=setup.admin.id)
+    db.session.commit()
+    assert job.heartbeat_at is not None
+    beat = job.heartbeat_at
+    assert fail_interrupted_imports(beat + STALE_AFTER - dt.timedelta(seconds=1)) == []  # still alive
+    db.session.rollback()
+    later = beat + STALE_AFTER + dt.timedelta(minutes=1)
+    fresh.heartbeat_at = later - dt.timedelta(minutes=2)  # it beat recently: left alone
+    db.session.commit()
+    run = run_job("import_watchdog", later)
+    assert run.status == "ok" and run.summary == {"interrupted": 1}
+    assert run_job("import_watchdog", later).summary == {"interrupted": 0}  # idempotent
+    db.session.expire_all()
+    assert (job.status, fresh.status) == ("failed", "validating")
+    assert [e["code"] for e in job.errors] == ["interrupted"] and n_targets() == 0
+
+    login_page(client, setup.admin)
+    page = client.get(f"/directory/imports/{job.id}").get_data(as_text=True)
+    assert "导入因服务重启而中断，未导入任何数据" in page and "重新运行" in page
+    csrf = csrf_from(client, f"/directory/imports/{job.id}")
+    assert client.post(f"/directory/imports/{job.id}/rerun").status_code == 400  # CSRF
+    resp = client.post(f"/directory/imports/{job.id}/rerun", data={"csrf_token": csrf})
+    assert resp.status_code == 302
+    new_id = int(resp.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+    assert finished(client, f"/directory/imports/{new_id}/status")["status"] == "done"
+    assert n_targets() == 3
+    # Only a failed job runs again.
+    again = client.post(
+        f"/directory/imports/{new_id}/rerun", data={"csrf_token": csrf}, follow_redirects=True
+    )
+    assert "只有失败的导入才能重新运行" in again.get_data(as_text=True)
+    assert n_targets() == 3
