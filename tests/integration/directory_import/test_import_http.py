@@ -322,7 +322,7 @@ def test_an_import_interrupted_by_a_restart_is_marked_and_can_run_again(
     from server.directory.importer import STALE_AFTER, create_import_job, fail_interrupted_imports
     from server.scheduler.services import run_job
 
-    data, codes = targets_file(3)
+    data, _codes = targets_file(3)
     # As a restart leaves it: created (and stuck applying) by a process that is gone.
     job = create_import_job("targets", data, "对象.csv", actor_id=setup.admin.id)
     job.status = "applying"
