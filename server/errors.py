@@ -57,6 +57,10 @@ CATALOGUE: dict[str, ProblemType] = {
     "import_not_ready": ProblemType(
         409, "只有校验通过的试导入才能正式导入", "Only a clean, finished dry run can be applied"
     ),
+    # Only a failed import (interrupted by a restart, or an internal error) runs its file again.
+    "import_not_failed": ProblemType(
+        409, "只有失败的导入才能重新运行", "Only a failed import can be run again"
+    ),
     # Planning.
     "plan_locked": ProblemType(409, "计划已发布，请新建修订版本", "The plan is published; create a revision"),
     # One plan per department and year; later changes are revisions of it.

@@ -23,6 +23,7 @@ from server.directory.importer import (
     copy_import_job,
     create_import_job,
     job_progress,
+    rerun_import_job,
     start_import,
 )
 from server.directory.models import IMPORT_KINDS, IMPORT_MODES, IMPORT_STATUSES, ImportJob
@@ -141,6 +142,22 @@ def import_apply(job_id: int) -> Any:
     if source is None:
         raise ApiError("import_not_found")
     job = copy_import_job(source, current_user().id)
+    db.session.commit()
+    start_import(job)
+    return job
+
+
+@blp.route("/imports/<int:job_id>/rerun", methods=["POST"])
+@blp.response(202, ImportJobSchema)
+@blp.alt_response(409, description="`import_not_failed`: only a failed job runs again")
+@api_auth("admin")
+def import_rerun(job_id: int) -> Any:
+    """Run a failed job's file again, as a new job (dry run or not, as the failed one was): after
+    a restart interrupted it (``interrupted``) or an internal error, nothing of it was applied."""
+    source = db.session.get(ImportJob, job_id)
+    if source is None:
+        raise ApiError("import_not_found")
+    job = rerun_import_job(source, current_user().id)
     db.session.commit()
     start_import(job)
     return job

@@ -193,7 +193,7 @@ def rerun_import_job(source: ImportJob, actor_id: int | None) -> ImportJob:
     """A failed job's file once more, as it was asked for (dry run or not): after an interruption
     or an internal error, nothing of it was applied."""
     if source.status != "failed":
-        raise ApiError("import_not_ready", detail="only a failed import can be run again")
+        raise ApiError("import_not_failed")
     return create_import_job(
         source.kind,
         blob_store().read(source.file_sha256),

@@ -358,3 +358,21 @@ def test_an_import_interrupted_by_a_restart_is_marked_and_can_run_again(
     )
     assert "只有失败的导入才能重新运行" in again.get_data(as_text=True)
     assert n_targets() == 3
+
+
+def test_api_runs_a_failed_import_again(client: FlaskClient, setup: Setup) -> None:
+    from server.directory.importer import create_import_job
+
+    headers = auth_header(setup.admin)
+    data, _codes = targets_file(2)
+    job = create_import_job("targets", data, "t.csv", dry_run=True, actor_id=setup.admin.id)
+    db.session.commit()
+    refused = client.post(f"/api/v1/imports/{job.id}/rerun", headers=headers)
+    assert refused.status_code == 409 and refused.json["code"] == "import_not_failed"
+    job.status = "failed"
+    db.session.commit()
+    resp = client.post(f"/api/v1/imports/{job.id}/rerun", headers=headers)
+    assert resp.status_code == 202 and resp.json["id"] != job.id and resp.json["dry_run"] is True
+    assert finished(client, f"/api/v1/imports/{resp.json['id']}", headers)["status"] == "ready"
+    assert n_targets() == 0  # a dry run again, as the failed one was
+    assert client.post("/api/v1/imports/999999/rerun", headers=headers).status_code == 404
