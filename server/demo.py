@@ -453,7 +453,11 @@ def create_departments() -> County:
     bureau: Department | None = None
     for d in data["departments"]:
         dept = Department(
-            code=d["code"], name=d["name"], level=d["level"], parent=by_code.get(d.get("parent", ""))
+            code=d["code"],
+            name=d["name"],
+            level=d["level"],
+            parent=by_code.get(d.get("parent", "")),
+            trade=d.get("trade"),
         )
         db.session.add(dept)
         by_code[d["code"]] = dept
@@ -463,7 +467,11 @@ def create_departments() -> County:
     stations: dict[str, Department] = {}
     for n, district in enumerate(data["districts"], start=1):
         station = Department(
-            code=f"{bureau.code}-S{n:02d}", name=district["station"], level="station", parent=bureau
+            code=f"{bureau.code}-S{n:02d}",
+            name=district["station"],
+            level="station",
+            parent=bureau,
+            trade=bureau.trade,  # a station of the bureau: the same trade, so a peer
         )
         db.session.add(station)
         stations[district["name"]] = station

@@ -251,6 +251,28 @@ LEVEL_CHOICES = Choices(
         "station": ("基层所", "所", "站", "市场监管所", "监管所"),
     }
 )
+# 行业 (directory/models.TRADES): the label first, then common ways of writing it.
+TRADE_CHOICES = Choices(
+    {
+        "market": ("市场监管", "市场监督管理", "市场监管局", "工商", "质监", "市场"),
+        "drugs": ("药品监管", "药品监督管理", "药监", "药监局"),
+        "housing": ("住房和城乡建设", "住建", "住建局", "住房城乡建设", "建设"),
+        "health": ("卫生健康", "卫健", "卫健委", "卫生健康委", "卫生"),
+        "emergency": ("应急管理", "应急", "应急局", "安监"),
+        "culture": ("文化和旅游", "文旅", "文旅局", "文化旅游", "文化"),
+        "education": ("教育", "教育局", "教体局"),
+        "ecology": ("生态环境", "环保", "生态环境局", "环境保护"),
+        "transport": ("交通运输", "交通", "交通局", "交通运输局"),
+        "agriculture": ("农业农村", "农业", "农业农村局", "农业局"),
+        "natural_resources": ("自然资源", "自然资源局", "国土"),
+        "water": ("水利", "水利局", "水务"),
+        "commerce": ("商务", "商务局"),
+        "human_resources": ("人力资源和社会保障", "人社", "人社局", "人力资源社会保障"),
+        "public_security": ("公安", "公安局"),
+        "fire": ("消防救援", "消防", "消防救援大队"),
+        "tax": ("税务", "税务局"),
+    }
+)
 ITEM_KIND_CHOICES = Choices(
     {"general": ("一般", "一般检查事项", "一般事项"), "key": ("重点", "重点检查事项", "重点事项")}
 )
@@ -337,6 +359,7 @@ DEPARTMENT_COLUMNS = (
     Column("name", "部门名称", ("名称", "部门", "单位名称"), True, 100),
     _enum_col("level", "层级", LEVEL_CHOICES, ("级别", "部门层级"), required=True),
     _code_col("parent_code", "上级部门代码", ("上级代码", "上级部门", "上级部门编码", "parent")),
+    _enum_col("trade", "所属行业", TRADE_CHOICES, ("行业", "行业类别", "trade")),
 )
 ITEM_COLUMNS = (
     _code_col("code", "事项代码", ("代码", "编码", "事项编码", "item_code"), True),

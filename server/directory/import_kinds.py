@@ -340,6 +340,7 @@ class DepartmentImporter(Importer):
                 "code": code,
                 "name": self.accepted[code].values["name"],
                 "level": self.accepted[code].values["level"],
+                "trade": self.accepted[code].values.get("trade"),
                 "parent_id": None,  # set below, once every new department has an id
             }
             for code in new
@@ -348,7 +349,7 @@ class DepartmentImporter(Importer):
         ids.update(_insert_with_ids(t, inserts))
         updates = []
         for code, row in self.accepted.items():
-            values = self.present(row, ("name", "level")) if code in self.existing else {}
+            values = self.present(row, ("name", "level", "trade")) if code in self.existing else {}
             parent = self.text(row, "parent_code")
             if parent is not None:
                 values["parent_id"] = ids[parent]

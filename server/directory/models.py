@@ -32,6 +32,27 @@ TARGET_STATUSES = ("active", "liquidating", "deregistered", "revoked", "moved")
 RISK_CLASSES = ("A", "B", "C", "D")  # 低风险 / 一般风险 / 较高风险 / 高风险
 INSPECTOR_KINDS = ("general", "professional", "expert")  # experts never count toward the two
 INSPECTOR_STATUSES = ("active", "leave", "transferred", "retired")
+# 行业 (trade, line of work) of a department: departments of one trade are peers (同行业部门) whose
+# inspectors may stand in when a department has too few (003 第十七条). Labels in TRADE_LABELS.
+TRADES = (
+    "market",
+    "drugs",
+    "housing",
+    "health",
+    "emergency",
+    "culture",
+    "education",
+    "ecology",
+    "transport",
+    "agriculture",
+    "natural_resources",
+    "water",
+    "commerce",
+    "human_resources",
+    "public_security",
+    "fire",
+    "tax",
+)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -40,13 +61,17 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 class Department(Base):
     __tablename__ = "department"
-    __table_args__ = (CheckConstraint(_in("level", LEVELS), name="level"),)
+    __table_args__ = (
+        CheckConstraint(_in("level", LEVELS), name="level"),
+        CheckConstraint(_in("trade", TRADES), name="trade"),  # NULL passes: no trade, no peers
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     level: Mapped[str] = mapped_column(String(16))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    trade: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     parent: Mapped[Department | None] = relationship(remote_side=[id])

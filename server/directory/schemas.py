@@ -18,6 +18,7 @@ from server.directory.models import (
     RISK_CLASSES,
     TARGET_KINDS,
     TARGET_STATUSES,
+    TRADES,
 )
 from server.directory.search import COUNT_CAP, MAX_LIMIT, MAX_OFFSET
 from server.i18n import today_local
@@ -201,6 +202,8 @@ class DepartmentInSchema(Schema):
     name = _text(100, required=True)
     level = fields.String(required=True, validate=validate.OneOf(LEVELS))
     parent_id = fields.Integer(allow_none=True)
+    # 行业: departments of one trade are peers whose inspectors may stand in (003 第十七条).
+    trade = fields.String(allow_none=True, validate=validate.OneOf(TRADES))
 
 
 class DepartmentSchema(Schema):
@@ -209,6 +212,7 @@ class DepartmentSchema(Schema):
     name = fields.String()
     level = fields.String()
     parent_id = fields.Integer(allow_none=True)
+    trade = fields.String(allow_none=True)
     created_at = fields.DateTime()
 
 

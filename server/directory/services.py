@@ -54,6 +54,26 @@ RISK_LABELS = {"A": "低风险", "B": "一般风险", "C": "较高风险", "D": 
 INSPECTOR_KIND_LABELS = {"general": "普通", "professional": "专业", "expert": "专家"}
 INSPECTOR_STATUS_LABELS = {"active": "在岗", "leave": "请假", "transferred": "调离", "retired": "退休"}
 LEVEL_LABELS = {"province": "省级", "city": "市级", "county": "县级", "station": "基层所"}
+# The trades of directory/models.TRADES, as the pages and imports name them.
+TRADE_LABELS = {
+    "market": "市场监管",
+    "drugs": "药品监管",
+    "housing": "住房和城乡建设",
+    "health": "卫生健康",
+    "emergency": "应急管理",
+    "culture": "文化和旅游",
+    "education": "教育",
+    "ecology": "生态环境",
+    "transport": "交通运输",
+    "agriculture": "农业农村",
+    "natural_resources": "自然资源",
+    "water": "水利",
+    "commerce": "商务",
+    "human_resources": "人力资源和社会保障",
+    "public_security": "公安",
+    "fire": "消防救援",
+    "tax": "税务",
+}
 ITEM_KIND_LABELS = {"general": "一般检查事项", "key": "重点检查事项"}
 
 
@@ -362,6 +382,7 @@ def department_tree(user: User) -> list[dict[str, Any]]:
             "name": d.name,
             "level": d.level,
             "parent_id": d.parent_id,
+            "trade": d.trade,
             "created_at": d.created_at,
             "children": [],
         }
@@ -404,7 +425,11 @@ def create_department(data: dict[str, Any], actor: User) -> Department:
         raise _field_error("duplicate_code", "code", "代码已存在")
     _check_parent(None, data["level"], data.get("parent_id"))
     department = Department(
-        code=data["code"], name=data["name"], level=data["level"], parent_id=data.get("parent_id")
+        code=data["code"],
+        name=data["name"],
+        level=data["level"],
+        parent_id=data.get("parent_id"),
+        trade=data.get("trade"),
     )
     db.session.add(department)
     db.session.flush()
@@ -413,7 +438,12 @@ def create_department(data: dict[str, Any], actor: User) -> Department:
         "department",
         department.id,
         actor_id=actor.id,
-        details={"code": department.code, "name": department.name, "level": department.level},
+        details={
+            "code": department.code,
+            "name": department.name,
+            "level": department.level,
+            "trade": department.trade,
+        },
     )
     return department
 
@@ -432,7 +462,7 @@ def update_department(department: Department, data: dict[str, Any], actor: User)
         children = db.session.scalars(select(Department).where(Department.parent_id == department.id))
         if any(LEVELS.index(c.level) <= LEVELS.index(level) for c in children):
             raise _field_error("validation_failed", "level", "下级部门的层级必须低于本部门")
-    changes = _apply(department, data, ("code", "name", "level", "parent_id"))
+    changes = _apply(department, data, ("code", "name", "level", "parent_id", "trade"))
     if changes:
         db.session.flush()
         record_event("department.updated", "department", department.id, actor_id=actor.id, details=changes)

@@ -25,6 +25,7 @@ from server.directory.models import (
     RISK_CLASSES,
     TARGET_KINDS,
     TARGET_STATUSES,
+    TRADES,
     Department,
     Target,
 )
@@ -60,6 +61,7 @@ def _labels() -> dict[str, Any]:
         "INSPECTOR_KIND_LABELS": services.INSPECTOR_KIND_LABELS,
         "INSPECTOR_STATUS_LABELS": services.INSPECTOR_STATUS_LABELS,
         "LEVEL_LABELS": services.LEVEL_LABELS,
+        "TRADE_LABELS": services.TRADE_LABELS,
         "ITEM_KIND_LABELS": services.ITEM_KIND_LABELS,
         "today": today_local(),
         "is_admin": user is not None and user.has_role("admin"),
@@ -478,7 +480,7 @@ def department_edit(department_id: int | None = None) -> str | Response:
     errors: dict[str, list[str]] = {}
     values: dict[str, Any]
     if request.method == "POST":
-        values = _form(("code", "name", "level", "parent_id"), optional=("parent_id",))
+        values = _form(("code", "name", "level", "parent_id", "trade"), optional=("parent_id", "trade"))
         data, errors = _load(update_department_schema if department else department_in_schema, values)
         if data is not None:
             try:
@@ -491,6 +493,7 @@ def department_edit(department_id: int | None = None) -> str | Response:
     elif department is not None:
         values = {"code": department.code, "name": department.name, "level": department.level}
         values["parent_id"] = department.parent_id
+        values["trade"] = department.trade
     else:
         values = {"level": "county"}
     parents = [d for d in _departments() if department is None or d.id != department.id]
@@ -501,6 +504,7 @@ def department_edit(department_id: int | None = None) -> str | Response:
         errors=errors,
         parents=parents,
         levels=LEVELS,
+        trades=TRADES,
     ), (422 if errors else 200)  # type: ignore[return-value]
 
 

@@ -1,4 +1,4 @@
-"""The draw algorithm "spotcheck-draw/1", as pure functions (no Flask, no database).
+"""The draw algorithm "spotcheck-draw/2", as pure functions (no Flask, no database).
 
 Everything here is a function of its arguments only, so the server, ``verify_draw`` and an outsider
 with the published snapshot reach the same result. The steps, precisely (the public page
@@ -12,7 +12,12 @@ with the published snapshot reach the same result. The steps, precisely (the pub
 4. In each stratum take the ``count`` rows with the largest keys (ties: code ascending). Ranks run
    over strata A, B, C, D, U, then key descending.
 5. Teams: per drawn target in rank order, the eligible inspector with the lowest load, ties broken by
-   SHA-256(seed ‖ "team:" ‖ inspector code); see ``assign_teams``.
+   SHA-256(seed ‖ "team:" ‖ inspector code); see ``assign_teams``. Only when a department has
+   nobody eligible left for a target, its slot is filled the same way from its peer departments of
+   the same trade (003 第十七条), nearest tier first; see ``peer_tiers``.
+
+"spotcheck-draw/1" is the same without step 5's peers: it failed where /2 draws from peers, and
+every draw it made is exactly what /2 draws for the same inputs, so both verify with this code.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ import hashlib
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import NamedTuple, cast
 
 import numpy as np
 
-ALGORITHM = "spotcheck-draw/1"
+ALGORITHM = "spotcheck-draw/2"
+# Every algorithm this code recomputes; /1 is /2 without peers (see the module docstring).
+ALGORITHMS = ("spotcheck-draw/1", "spotcheck-draw/2")
 STRATA = ("A", "B", "C", "D", "U")  # risk classes 低风险…高风险, then U = unclassified / not stratified
 SNAPSHOT_HEADER = b"code,stratum,weight\n"
 # DOMAIN.md §3: a published provincial example; a task's own ratios win.
@@ -42,12 +49,16 @@ class SnapshotError(ValueError):
 
 
 class NotEnoughInspectors(Exception):
-    """No eligible inspector left in a department for one target's team."""
+    """No eligible inspector left in a department (nor in its peers, if any) for one target's team."""
 
-    def __init__(self, department_id: int, target_code: str) -> None:
-        super().__init__(f"no eligible inspector of department {department_id} for target {target_code}")
+    def __init__(self, department_id: int, target_code: str, peers_tried: Sequence[int] = ()) -> None:
+        text = f"no eligible inspector of department {department_id} for target {target_code}"
+        if peers_tried:
+            text += f", nor of its peer departments {', '.join(map(str, peers_tried))}"
+        super().__init__(text)
         self.department_id = department_id
         self.target_code = target_code
+        self.peers_tried = tuple(peers_tried)
 
 
 # -- seed and weights --------------------------------------------------------------------------
@@ -356,6 +367,55 @@ class TeamRequest:
     has_initiating: bool = False
 
 
+class Pick(NamedTuple):
+    """One drawn team member. ``acting_for`` is the task department the member was drawn for when
+    that department had nobody eligible left and the member came from one of its peers."""
+
+    code: str
+    role: str
+    acting_for: int | None = None
+
+
+@dataclass(frozen=True)
+class DepartmentNode:
+    """What ``peer_tiers`` needs of a department."""
+
+    id: int
+    parent_id: int | None
+    level: str
+    trade: str | None
+
+
+def peer_tiers(department_id: int, departments: Iterable[DepartmentNode]) -> list[list[int]]:
+    """The peer departments of the same trade (同行业部门, 003 第十七条), in tiers of preference.
+
+    1. the same local hierarchy: the department's parent, its children and its siblings (same
+       parent), e.g. a county bureau and its stations;
+    2. the other departments of the same level;
+    3. every other department of the trade.
+    Each tier is sorted by id and empty tiers are left out. A department without a trade has no
+    peers. Within a tier no department is preferred: their inspectors compete as one pool.
+    """
+    nodes = {d.id: d for d in departments}
+    me = nodes.get(department_id)
+    if me is None or me.trade is None:
+        return []
+    same = sorted(d.id for d in nodes.values() if d.trade == me.trade and d.id != me.id)
+    family = [
+        d
+        for d in same
+        if d == me.parent_id
+        or nodes[d].parent_id == me.id
+        or (me.parent_id is not None and nodes[d].parent_id == me.parent_id)
+    ]
+    level = [d for d in same if d not in family and nodes[d].level == me.level]
+    rest = [d for d in same if d not in family and d not in level]
+    return [tier for tier in (family, level, rest) if tier]
+
+
+_NOBODY: frozenset[str] = frozenset()
+
+
 def team_tiebreak(seed: bytes, code: str) -> bytes:
     return hashlib.sha256(seed + b"team:" + code.encode("utf-8")).digest()
 
@@ -368,8 +428,9 @@ def assign_teams(
     initiating_department_id: int,
     cooperating_department_ids: Sequence[int],
     team_size: int,
-) -> list[list[tuple[str, str]]]:
-    """For each request, the drawn (inspector code, role) pairs, the leader first.
+    peers: Mapping[int, Sequence[Sequence[int]]] | None = None,
+) -> list[list[Pick]]:
+    """For each request, the drawn members, the leader first.
 
     A new team: the leader from the initiating department, then one member from each cooperating
     department (in the order given), then members of the initiating department up to ``team_size``.
@@ -377,7 +438,13 @@ def assign_teams(
     team or with a declared conflict with the target; ties go to the smaller
     SHA-256(seed ‖ "team:" ‖ code). Each pick adds 1 to that inspector's load. One heap per
     department keeps this O(picks × log n). ``conflicts`` holds (inspector code, target code).
-    Raises NotEnoughInspectors when a department has nobody left to pick.
+
+    Only when a department has nobody left to pick for a target, ``peers[department]`` (tiers of
+    peer department ids, see ``peer_tiers``) is tried tier by tier: the tier's departments pool
+    their inspectors and the same rule picks one (lowest load, then the seeded tie-break), who
+    fills the slot acting for the short department (the leader, too, acts for the initiating
+    department). Without peers, or with a draw that never runs short, the teams are exactly those
+    of "spotcheck-draw/1". Raises NotEnoughInspectors when even the peers have nobody left.
     """
     depts: dict[int, list[tuple[int, bytes, str]]] = {}
     for p in pool:
@@ -387,11 +454,46 @@ def assign_teams(
     blocked: dict[str, set[str]] = {}
     for inspector_code, target_code in conflicts:
         blocked.setdefault(target_code, set()).add(inspector_code)
+    tiers_of = peers or {}
 
-    def pick(department_id: int, target_code: str, taken: set[str]) -> str:
+    def take(department_ids: Sequence[int], avoid: frozenset[str] | set[str], taken: set[str]) -> str | None:
+        """The best eligible entry over these departments' heaps (one peer tier), its load raised;
+        None if none. With one department this is the same walk as ``pick``'s own."""
+        best: tuple[tuple[int, bytes, str], list[tuple[int, bytes, str]]] | None = None
+        found: list[tuple[tuple[int, bytes, str], list[tuple[int, bytes, str]]]] = []
+        for department_id in department_ids:
+            heap = depts.get(department_id, [])
+            skipped: list[tuple[int, bytes, str]] = []
+            chosen: tuple[int, bytes, str] | None = None
+            while heap:
+                entry = heapq.heappop(heap)
+                if entry[2] in taken or entry[2] in avoid:
+                    skipped.append(entry)
+                    continue
+                chosen = entry
+                break
+            for entry in skipped:
+                heapq.heappush(heap, entry)
+            if chosen is not None:
+                found.append((chosen, heap))
+                if best is None or chosen < best[0]:
+                    best = (chosen, heap)
+        for entry, heap in found:  # every candidate but the winner goes back as it was
+            if best is None or entry is not best[0]:
+                heapq.heappush(heap, entry)
+        if best is None:
+            return None
+        (load, tiebreak, code), heap = best
+        heapq.heappush(heap, (load + 1, tiebreak, code))
+        taken.add(code)
+        return code
+
+    def pick(department_id: int, target_code: str, taken: set[str], role: str) -> Pick:
+        # The department's own heap first, walked inline: this is every pick of a draw that never
+        # runs short (the million-target benchmark's 50,000), so it stays the plain /1 loop.
         heap = depts.get(department_id, [])
         skipped: list[tuple[int, bytes, str]] = []
-        avoid = blocked.get(target_code, set())
+        avoid = blocked.get(target_code, _NOBODY)
         chosen: tuple[int, bytes, str] | None = None
         while heap:
             entry = heapq.heappop(heap)
@@ -402,25 +504,30 @@ def assign_teams(
             break
         for entry in skipped:
             heapq.heappush(heap, entry)
-        if chosen is None:
-            raise NotEnoughInspectors(department_id, target_code)
-        heapq.heappush(heap, (chosen[0] + 1, chosen[1], chosen[2]))
-        taken.add(chosen[2])
-        return chosen[2]
+        if chosen is not None:
+            heapq.heappush(heap, (chosen[0] + 1, chosen[1], chosen[2]))
+            taken.add(chosen[2])
+            return Pick(chosen[2], role)
+        tiers = [[d for d in tier if d != department_id] for tier in tiers_of.get(department_id, ())]
+        for tier in tiers:
+            code = take(tier, avoid, taken)
+            if code is not None:
+                return Pick(code, role, department_id)
+        raise NotEnoughInspectors(department_id, target_code, [d for tier in tiers for d in tier])
 
-    teams: list[list[tuple[str, str]]] = []
+    teams: list[list[Pick]] = []
     for req in requests:
         code = req.target_code
         if req.existing is not None:
             taken = set(req.existing)
-            added = [] if req.has_initiating else [(pick(initiating_department_id, code, taken), "member")]
+            added = [] if req.has_initiating else [pick(initiating_department_id, code, taken, "member")]
             teams.append(added)
             continue
         taken = set()
-        team = [(pick(initiating_department_id, code, taken), "leader")]
-        team += [(pick(dept, code, taken), "member") for dept in cooperating_department_ids]
+        team = [pick(initiating_department_id, code, taken, "leader")]
+        team += [pick(dept, code, taken, "member") for dept in cooperating_department_ids]
         while len(team) < team_size:
-            team.append((pick(initiating_department_id, code, taken), "member"))
+            team.append(pick(initiating_department_id, code, taken, "member"))
         teams.append(team)
     return teams
 

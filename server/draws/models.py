@@ -87,3 +87,7 @@ class Replacement(Base):
     decision_note: Mapped[str] = mapped_column(Text, default="")
     seed: Mapped[str | None] = mapped_column(String(64))  # fresh entropy for the redraw
     candidates: Mapped[list[str] | None] = mapped_column(JSON)  # inspector codes eligible at redraw
+    # Set when the member's department had no eligible replacement and the candidates came from a
+    # peer department of the same trade (003 第十七条): the department short, the peer tiers
+    # considered, the tier the candidates came from, the specialties required.
+    peers: Mapped[dict[str, Any] | None] = mapped_column(JSON)

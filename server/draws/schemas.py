@@ -56,6 +56,9 @@ class DrawTeamMemberSchema(Schema):
     role = fields.String()
     department_id = fields.Integer()
     department_name = fields.String()
+    # Drawn from a peer department of the same trade for this task department (003 第十七条).
+    acting_for_department_id = fields.Integer(allow_none=True)
+    acting_for_department_name = fields.String(allow_none=True)
     draw_id = fields.Integer(allow_none=True)
     removed_at = fields.DateTime(allow_none=True)
 
@@ -102,6 +105,7 @@ class DrawReplacementSchema(Schema):
     decision_note = fields.String()
     seed = fields.String(allow_none=True)
     candidates = fields.List(fields.String(), allow_none=True)
+    peers = fields.Dict(allow_none=True)  # set when the candidates came from peer departments
 
 
 draw_schema = DrawSchema()

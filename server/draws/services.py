@@ -51,7 +51,7 @@ from server.accounts.models import User
 from server.accounts.services import visible_department_ids
 from server.audit.services import record_event
 from server.db import utcnow
-from server.directory.models import Conflict, Inspector, Target, TargetTag
+from server.directory.models import Conflict, Department, Inspector, Target, TargetTag
 from server.draws import algorithm as algo
 from server.draws.models import REPLACEMENT_REASONS, Draw, DrawnTarget, Replacement
 from server.errors import ApiError
@@ -439,11 +439,12 @@ def required_specialties(task: Task) -> list[str]:
 
 
 def _inspector_pool(
-    task: Task, day: dt.date
+    task: Task, day: dt.date, departments: Sequence[int] | None = None
 ) -> tuple[list[algo.PoolInspector], list[list[str]], dict[str, tuple[int, int]]]:
-    """Eligible inspectors of the task's departments with their load, the excluded ones with a
-    reason, and code → (inspector id, department id)."""
-    departments = [task.initiating_department_id, *sorted(c.department_id for c in task.cooperating)]
+    """Eligible inspectors of the task's departments (or of ``departments``: its peers) with their
+    load, the excluded ones with a reason, and code → (inspector id, department id)."""
+    if departments is None:
+        departments = [task.initiating_department_id, *sorted(c.department_id for c in task.cooperating)]
     specialties = set(required_specialties(task))
     # Driven by the open inspections, not by the inspectors: team_member grows with every draw
     # ever made, and a join from the inspectors' side made SQLite walk all of it (0.6 s after a
@@ -487,8 +488,9 @@ def _inspector_pool(
 def _mergeable(task: Task, drawn_codes: dict[int, str]) -> dict[str, dict[str, Any]]:
     """For drawn targets that already have an assigned visit overlapping the task's window
     (进一次门、查多项事): target code → {"inspection_id", "members" (inspector codes on its team),
-    "has_initiating" (a non-expert member of the initiating department is on it)}. This is the form
-    frozen into the draw's parameters, so perform and verify build the same team requests from it."""
+    "has_initiating" (a non-expert member of, or acting for, the initiating department is on it)}.
+    This is the form frozen into the draw's parameters, so perform and verify build the same team
+    requests from it."""
     found: dict[int, int] = {}
     already_linked = exists().where(
         InspectionTask.inspection_id == Inspection.id, InspectionTask.task_id == task.id
@@ -510,15 +512,22 @@ def _mergeable(task: Task, drawn_codes: dict[int, str]) -> dict[str, dict[str, A
     }
     by_inspection = {m["inspection_id"]: m for m in merged.values()}
     for chunk in _chunks(sorted(by_inspection)):
-        for inspection_id, code, department_id, role in db.session.execute(
-            select(TeamMember.inspection_id, Inspector.code, TeamMember.department_id, TeamMember.role)
+        for inspection_id, code, department_id, acting_for, role in db.session.execute(
+            select(
+                TeamMember.inspection_id,
+                Inspector.code,
+                TeamMember.department_id,
+                TeamMember.acting_for_department_id,
+                TeamMember.role,
+            )
             .join(Inspector, Inspector.id == TeamMember.inspector_id)
             .where(TeamMember.inspection_id.in_(chunk), TeamMember.removed_at.is_(None))
             .order_by(TeamMember.id)
         ):
             entry = by_inspection[inspection_id]
             entry["members"].append(code)
-            if department_id == task.initiating_department_id and role != "expert":
+            # A peer's inspector drawn for the initiating department stands for it here too.
+            if task.initiating_department_id in (department_id, acting_for) and role != "expert":
                 entry["has_initiating"] = True
     return merged
 
@@ -542,6 +551,125 @@ def _conflicts(pool_codes: set[str], target_codes: dict[int, str]) -> list[list[
         if inspector_code in pool_codes and target_id in target_codes:
             out.append([inspector_code, target_codes[target_id]])
     return sorted(out)
+
+
+@dataclass
+class _Staffing:
+    """The teams of a draw and everything they were drawn from, as frozen into its parameters."""
+
+    teams: list[list[algo.Pick]]
+    pool: list[algo.PoolInspector]  # the task departments' eligible inspectors
+    excluded: list[list[str]]
+    conflicts: list[list[str]]
+    inspector_ids: dict[str, tuple[int, int]]  # code → (inspector id, department id), peers too
+    peers: dict[str, Any] | None  # the peer fallback, when it was needed
+
+
+def _by_code(p: algo.PoolInspector) -> str:
+    return p.code
+
+
+def _department_nodes() -> list[algo.DepartmentNode]:
+    return [
+        algo.DepartmentNode(*row)
+        for row in db.session.execute(
+            select(Department.id, Department.parent_id, Department.level, Department.trade)
+        )
+    ]
+
+
+def _department_names(ids: Iterable[int]) -> dict[int, str]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    return dict(
+        db.session.execute(select(Department.id, Department.name).where(Department.id.in_(wanted))).all()
+    )
+
+
+def _shortage_detail(
+    exc: algo.NotEnoughInspectors, trades: dict[int, str | None], task: Task, tried_peers: bool
+) -> str:
+    """What is missing, in words: whose slot, for which target, and why peers did not help."""
+    names = _department_names([exc.department_id, *exc.peers_tried])
+    text = f"{names.get(exc.department_id, exc.department_id)} has no eligible inspector left for target"
+    text += f" {exc.target_code}"
+    specialties = required_specialties(task)
+    if specialties:
+        text += f" (with a specialty among {', '.join(specialties)})"
+    trade = trades.get(exc.department_id)
+    if trade is None:
+        text += "; it has no trade (行业), so no peer department can stand in (003 第十七条)"
+    elif not exc.peers_tried:
+        text += f"; no other department has its trade {trade}"
+    elif tried_peers:
+        peers = ", ".join(str(names.get(d, d)) for d in exc.peers_tried)
+        text += f"; nor has any of its peer departments of trade {trade}: {peers}"
+    return text
+
+
+def _staff_teams(
+    task: Task,
+    day: dt.date,
+    seed: bytes,
+    drawn_codes: dict[int, str],
+    order: list[str],
+    merged: dict[str, Any],
+) -> _Staffing:
+    """The drawn targets' teams: from the task's own departments, exactly as "spotcheck-draw/1" drew
+    them; only if that runs short, again with each task department's peers of the same trade
+    (003 第十七条) frozen into the draw as well. Raises draw_no_inspectors naming what is missing."""
+    pool, excluded, inspector_ids = _inspector_pool(task, day)
+    conflicts = _conflicts({p.code for p in pool}, drawn_codes)
+    cooperating = sorted(c.department_id for c in task.cooperating)
+    requests = team_requests(order, merged)
+
+    def assign(
+        pool: list[algo.PoolInspector], conflicts: list[list[str]], peers: dict[int, list[list[int]]] | None
+    ) -> list[list[algo.Pick]]:
+        return algo.assign_teams(
+            seed,
+            requests,
+            pool,
+            [(a, b) for a, b in conflicts],
+            task.initiating_department_id,
+            cooperating,
+            task.team_size,
+            peers,
+        )
+
+    try:
+        return _Staffing(assign(pool, conflicts, None), pool, excluded, conflicts, inspector_ids, None)
+    except algo.NotEnoughInspectors as exc:
+        shortage = exc
+    nodes = _department_nodes()
+    own = [task.initiating_department_id, *cooperating]
+    trades = {d.id: d.trade for d in nodes if d.id in own}
+    tiers = {d: algo.peer_tiers(d, nodes) for d in own}
+    if not tiers[shortage.department_id]:
+        raise ApiError("draw_no_inspectors", detail=_shortage_detail(shortage, trades, task, False))
+    outside = sorted({p for t in tiers.values() for tier in t for p in tier} - set(own))
+    peer_pool, peer_excluded, peer_ids = _inspector_pool(task, day, outside)
+    conflicts = _conflicts({p.code for p in pool} | {p.code for p in peer_pool}, drawn_codes)
+    try:
+        teams = assign(pool + peer_pool, conflicts, tiers)
+    except algo.NotEnoughInspectors as exc:
+        raise ApiError("draw_no_inspectors", detail=_shortage_detail(exc, trades, task, True)) from exc
+    stand_ins = {
+        code: [[p.code, p.role, p.acting_for] for p in team if p.acting_for is not None]
+        for code, team in zip(order, teams, strict=True)
+        if any(p.acting_for is not None for p in team)
+    }
+    record = {
+        "rule": "same trade; tiers: hierarchy (parent, children, siblings), same level, others",
+        "trades": {str(d): trades.get(d) for d in own},
+        "tiers": {str(d): t for d, t in tiers.items()},
+        "pool": [[p.code, p.department_id, p.load] for p in sorted(peer_pool, key=_by_code)],
+        "excluded": peer_excluded,
+        "short": sorted({p.acting_for for team in teams for p in team if p.acting_for is not None}),
+        "stand_ins": stand_ins,
+    }
+    return _Staffing(teams, pool, excluded, conflicts, inspector_ids | peer_ids, record)
 
 
 # -- perform ---------------------------------------------------------------------------------------
@@ -607,22 +735,10 @@ def perform_draw(
         snapshot_rows = len(rows.codes)
         del rows
 
-        pool, excluded_inspectors, inspector_ids = _inspector_pool(task, day)
         merged = _mergeable(task, drawn_codes)
-        conflicts = _conflicts({p.code for p in pool}, drawn_codes)
         cooperating = sorted(c.department_id for c in task.cooperating)
-        try:
-            teams = algo.assign_teams(
-                seed,
-                team_requests([d[1] for d in drawn], merged),
-                pool,
-                [(a, b) for a, b in conflicts],
-                task.initiating_department_id,
-                cooperating,
-                task.team_size,
-            )
-        except algo.NotEnoughInspectors as exc:
-            raise ApiError("draw_no_inspectors", detail=str(exc)) from exc
+        staffing = _staff_teams(task, day, seed, drawn_codes, [d[1] for d in drawn], merged)
+        teams = staffing.teams
 
         snapshot_hash = blob_store().put_bytes(snapshot)
         del snapshot
@@ -647,10 +763,11 @@ def perform_draw(
                 "initiating_department_id": task.initiating_department_id,
                 "cooperating_department_ids": cooperating,
                 "specialties": required_specialties(task),
-                "pool": [[p.code, p.department_id, p.load] for p in sorted(pool, key=lambda p: p.code)],
-                "excluded": excluded_inspectors,
-                "conflicts": conflicts,
+                "pool": [[p.code, p.department_id, p.load] for p in sorted(staffing.pool, key=_by_code)],
+                "excluded": staffing.excluded,
+                "conflicts": staffing.conflicts,
                 "merged": merged,
+                "peers": staffing.peers,  # None unless a department ran short (003 第十七条)
             },
         }
         strata_info = {s: {"pool": pools[s], "ratio_bp": ratios.get(s, 0), "count": counts[s]} for s in pools}
@@ -673,7 +790,7 @@ def perform_draw(
             db.session.flush()
         except IntegrityError as exc:  # a concurrent draw of the same task won the race
             raise ApiError("draw_already_active") from exc
-        _store_results(draw, task, drawn, merged, teams, inspector_ids)
+        _store_results(draw, task, drawn, merged, teams, staffing.inspector_ids)
     record_event(
         "draw.performed",
         "draw",
@@ -690,6 +807,7 @@ def perform_draw(
             "drawn": len(drawn),
             "merged": len(merged),
             "low_risk_override": override,
+            "peers_short": staffing.peers["short"] if staffing.peers else [],
         },
     )
     return draw
@@ -748,7 +866,7 @@ def _store_results(
     task: Task,
     drawn: Sequence[tuple[int, str, str, int]],
     merged: dict[str, dict[str, Any]],
-    teams: Sequence[Sequence[tuple[str, str]]],
+    teams: Sequence[Sequence[algo.Pick]],
     inspector_ids: dict[str, tuple[int, int]],
 ) -> None:
     """Write inspections, drawn targets, task links and team members with multi-row inserts."""
@@ -786,13 +904,27 @@ def _store_results(
         [(inspection_of[row[0]], task_id, draw_id) for row in ranked],
     )
     assigned_at = _db_value(member_t.c.assigned_at, utcnow())
+    columns = ("inspection_id", "inspector_id", "department_id", "role", "draw_id", "assigned_at")
+    if not any(p.acting_for is not None for team in teams for p in team):
+        _bulk_insert(
+            member_t,
+            columns,
+            [
+                (inspection_of[t], *inspector_ids[code], role, draw_id, assigned_at)
+                for t, rank, _, _, _ in ranked
+                for code, role, _ in teams[rank - 1]
+            ],
+        )
+        return
+    # Someone stands in for a short department: one more column, only for such draws, so the
+    # usual draw keeps its statement (and its speed).
     _bulk_insert(
         member_t,
-        ("inspection_id", "inspector_id", "department_id", "role", "draw_id", "assigned_at"),
+        (*columns, "acting_for_department_id"),
         [
-            (inspection_of[t], *inspector_ids[code], role, draw_id, assigned_at)
+            (inspection_of[t], *inspector_ids[code], role, draw_id, assigned_at, acting_for)
             for t, rank, _, _, _ in ranked
-            for code, role in teams[rank - 1]
+            for code, role, acting_for in teams[rank - 1]
         ],
     )
 
@@ -916,27 +1048,95 @@ def request_replacement(member: TeamMember, reason: str, reason_text: str, actor
     return replacement
 
 
-def replacement_candidates(member: TeamMember, day: dt.date) -> list[Inspector]:
-    """Who may replace ``member``: same department, active, not an expert, credential valid on
-    ``day``, not on the team already, no declared conflict with the target; ordered by code."""
+def slot_department_id(member: TeamMember) -> int:
+    """The department whose place on the team ``member`` fills: its own, or the one it stands in for."""
+    return member.acting_for_department_id or member.department_id
+
+
+def member_specialties(member: TeamMember) -> list[str]:
+    """The specialties (业务专长) the member's place requires: those of the draw that put it, or the
+    member it replaced, on the team (a replacement inherits the place). None for a member added
+    by hand."""
+    current: TeamMember | None = member
+    for _ in range(100):  # a chain of replacements; the bound only guards against a loop
+        if current is None or current.draw_id is not None:
+            break
+        previous = db.session.scalar(
+            select(Replacement.out_member_id).where(
+                Replacement.in_member_id == current.id, Replacement.status == "approved"
+            )
+        )
+        current = db.session.get(TeamMember, previous) if previous is not None else None
+    if current is None or current.draw_id is None:
+        return []
+    draw = db.session.get(Draw, current.draw_id)
+    return list(((draw.parameters or {}).get("team") or {}).get("specialties") or []) if draw else []
+
+
+def replacement_candidates(
+    member: TeamMember, day: dt.date, department_ids: Sequence[int] | None = None
+) -> list[Inspector]:
+    """Who may replace ``member``: of the department whose place it fills (or of ``department_ids``,
+    its peers), active, not an expert, credential valid on ``day``, with one of the place's required
+    specialties, never on the visit's team before, no declared conflict with the target; ordered
+    by code."""
     inspection = member.inspection
-    on_team = {m.inspector_id for m in inspection.team if m.removed_at is None} | {member.inspector_id}
+    # Everyone ever on the visit's team: those removed (ill, moved, in conflict) do not come back.
+    on_team = {m.inspector_id for m in inspection.team} | {member.inspector_id}
     conflicted = set(
         db.session.scalars(select(Conflict.inspector_id).where(Conflict.target_id == inspection.target_id))
     )
+    specialties = set(member_specialties(member))
+    departments = [slot_department_id(member)] if department_ids is None else list(department_ids)
     return [
         ins
         for ins in db.session.scalars(
             select(Inspector)
             .where(
-                Inspector.department_id == member.department_id,
+                Inspector.department_id.in_(departments),
                 Inspector.status == "active",
                 Inspector.kind != "expert",
             )
             .order_by(Inspector.code)
         )
-        if ins.id not in on_team and ins.id not in conflicted and ins.credential_valid_on(day)
+        if ins.id not in on_team
+        and ins.id not in conflicted
+        and ins.credential_valid_on(day)
+        and (not specialties or bool(specialties & set(ins.specialties or [])))
     ]
+
+
+def _replacement_pool(member: TeamMember, day: dt.date) -> tuple[list[Inspector], dict[str, Any] | None]:
+    """The candidates to draw the replacement from: the place's own department's, or only if it
+    has none, those of its peers of the same trade, nearest tier with anyone first (003 第十七条);
+    with the record of the peer fallback when it was used. Raises replacement_no_candidate naming
+    what is missing."""
+    candidates = replacement_candidates(member, day)
+    if candidates:
+        return candidates, None
+    slot = slot_department_id(member)
+    nodes = _department_nodes()
+    tiers = algo.peer_tiers(slot, nodes)
+    for number, tier in enumerate(tiers):
+        candidates = replacement_candidates(member, day, tier)
+        if candidates:
+            return candidates, {
+                "department_id": slot,
+                "trade": next((n.trade for n in nodes if n.id == slot), None),
+                "tiers": tiers,
+                "tier": number,
+                "specialties": member_specialties(member),
+            }
+    name = _department_names([slot]).get(slot, str(slot))
+    trade = next((n.trade for n in nodes if n.id == slot), None)
+    detail = f"{name} has no eligible inspector left for this visit"
+    if trade is None:
+        detail += "; it has no trade (行业), so no peer department can stand in"
+    elif not tiers:
+        detail += f"; no other department has its trade {trade}"
+    else:
+        detail += f"; nor has any of its {sum(map(len, tiers))} peer department(s) of trade {trade}"
+    raise ApiError("replacement_no_candidate", detail=detail)
 
 
 def decide_replacement(
@@ -945,8 +1145,10 @@ def decide_replacement(
     """A leader approves (and the replacement is drawn at random) or rejects a request.
 
     The redraw uses fresh entropy, stored with the list of eligible candidates, so anyone can
-    check the pick with ``algorithm.pick_replacement``. With no candidate nothing changes
-    (``replacement_no_candidate``) and the request stays pending.
+    check the pick with ``algorithm.pick_replacement``. The candidates are the own department's;
+    only when it has none left, those of its nearest peer departments of the same trade, and the
+    replacement then acts for the department (``Replacement.peers`` records how). With no candidate
+    nothing changes (``replacement_no_candidate``) and the request stays pending.
     """
     if not actor.has_role("leader"):
         raise ApiError("forbidden", detail="only a leader may decide a replacement")
@@ -961,10 +1163,10 @@ def decide_replacement(
     if approve:
         if out.removed_at is not None:
             raise ApiError("replacement_not_allowed", detail="the member is no longer on the team")
-        candidates = replacement_candidates(out, today or today_local())
+        candidates, peers = _replacement_pool(out, today or today_local())
         entropy = secrets.token_bytes(32)
         picked = algo.pick_replacement(entropy, [c.code for c in candidates])
-        if picked is None:
+        if picked is None:  # pragma: no cover - _replacement_pool never returns an empty list
             raise ApiError("replacement_no_candidate")
         chosen = next(c for c in candidates if c.code == picked)
         incoming = TeamMember(
@@ -972,6 +1174,7 @@ def decide_replacement(
             inspector_id=chosen.id,
             role=out.role,
             department_id=chosen.department_id,
+            acting_for_department_id=peers["department_id"] if peers else None,
             assigned_at=now,
         )
         db.session.add(incoming)
@@ -980,6 +1183,7 @@ def decide_replacement(
         replacement.in_member_id = incoming.id
         replacement.seed = entropy.hex()
         replacement.candidates = [c.code for c in candidates]
+        replacement.peers = peers
         if replacement.reason == "conflict":
             target_id = out.inspection.target_id
             exists_already = db.session.scalar(
@@ -996,6 +1200,8 @@ def decide_replacement(
                     )
                 )
         details |= {"out": out.inspector.code, "in": chosen.code, "seed": replacement.seed}
+        if peers:
+            details["acting_for"] = peers["department_id"]
     replacement.status = "approved" if approve else "rejected"
     replacement.decided_by_id = actor.id
     replacement.decided_at = now
@@ -1010,10 +1216,10 @@ def decide_replacement(
 
 def recompute(
     draw: Draw, snapshot: bytes
-) -> tuple[list[tuple[str, str, int]], dict[str, int], list[list[tuple[str, str, int]]]]:
+) -> tuple[list[tuple[str, str, int]], dict[str, int], list[list[tuple[str, str, int, int | None]]]]:
     """From the snapshot and the stored parameters alone: the drawn rows (code, stratum, weight)
     in rank order, the per-stratum counts, and each drawn target's initial team
-    (inspector code, role, department id)."""
+    (inspector code, role, department id, department acted for when drawn from a peer)."""
     params = draw.parameters
     codes, strata, weights = algo.parse_snapshot_utf8(snapshot)
     pools = {s: n for s in algo.STRATA if (n := int(np.count_nonzero(strata == s.encode())))}
@@ -1022,7 +1228,9 @@ def recompute(
     chosen = algo.select(seed, codes, strata, weights, counts)
     drawn = [(codes[i].decode("utf-8"), strata[i].decode(), int(weights[i])) for i in chosen]
     team = params["team"]
-    pool = [algo.PoolInspector(code, dept, load) for code, dept, load in team["pool"]]
+    peers = team.get("peers")  # absent before "spotcheck-draw/2", None when not needed
+    frozen = team["pool"] + (peers["pool"] if peers else [])
+    pool = [algo.PoolInspector(code, dept, load) for code, dept, load in frozen]
     departments = {p.code: p.department_id for p in pool}
     teams = algo.assign_teams(
         seed,
@@ -1032,15 +1240,19 @@ def recompute(
         team["initiating_department_id"],
         team["cooperating_department_ids"],
         team["size"],
+        {int(d): tiers for d, tiers in peers["tiers"].items()} if peers else None,
     )
-    return drawn, counts, [[(c, role, departments[c]) for c, role in t] for t in teams]
+    return drawn, counts, [[(p.code, p.role, departments[p.code], p.acting_for) for p in t] for t in teams]
 
 
 def verify_draw(draw: Draw) -> list[str]:
     """Recompute the draw from its snapshot and parameters; the problems found (empty = OK)."""
     problems: list[str] = []
-    if draw.algorithm != algo.ALGORITHM:
+    if draw.algorithm not in algo.ALGORITHMS:
         return [f"unknown algorithm {draw.algorithm}"]
+    peers = (draw.parameters.get("team") or {}).get("peers")
+    if draw.algorithm == "spotcheck-draw/1" and peers:
+        return ["a spotcheck-draw/1 draw cannot have drawn from peer departments"]
     seed = algo.derive_seed(bytes.fromhex(draw.server_entropy), draw.witness_input)
     if seed.hex() != draw.seed:
         problems.append("seed does not match SHA-256(entropy ‖ witness input)")
@@ -1088,20 +1300,36 @@ def verify_draw(draw: Draw) -> list[str]:
         problems.append("drawn targets differ: " + "; ".join(detail))
 
     code_of_inspection = {r.inspection_id: r.code for r in stored}
-    members: dict[str, set[tuple[str, str, int]]] = {}
-    for inspection_id, code, role, department_id in db.session.execute(
-        select(TeamMember.inspection_id, Inspector.code, TeamMember.role, TeamMember.department_id)
+    members: dict[str, set[tuple[str, str, int, int | None]]] = {}
+    for inspection_id, code, role, department_id, acting_for in db.session.execute(
+        select(
+            TeamMember.inspection_id,
+            Inspector.code,
+            TeamMember.role,
+            TeamMember.department_id,
+            TeamMember.acting_for_department_id,
+        )
         .join(Inspector, Inspector.id == TeamMember.inspector_id)
         .where(TeamMember.draw_id == draw.id)
     ):
         target = code_of_inspection.get(inspection_id, f"inspection {inspection_id}")
-        members.setdefault(target, set()).add((code, role, department_id))
+        members.setdefault(target, set()).add((code, role, department_id, acting_for))
     want = {c: set(t) for (c, _, _), t in zip(drawn, teams, strict=True) if t}
     if members != want:
         differing = sorted(
             set(members) ^ set(want) | {c for c in members if c in want and members[c] != want[c]}
         )
         problems.append(f"teams differ for {len(differing)} target(s), e.g. {differing[:5]}")
+    if peers:
+        # The summary shown on the pages must be what the recomputation drew, too.
+        stand_ins = {
+            c: [[code, role, acting] for code, role, _, acting in t if acting is not None]
+            for (c, _, _), t in zip(drawn, teams, strict=True)
+            if any(m[3] is not None for m in t)
+        }
+        short = sorted({m[3] for t in teams for m in t if m[3] is not None})
+        if peers.get("stand_ins") != stand_ins or peers.get("short") != short:
+            problems.append("the stored peer stand-ins differ from the recomputed ones")
     return problems
 
 
@@ -1160,10 +1388,10 @@ def drawn_rows(
 
 
 def team_members(inspection_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
-    """inspection id → its team members (removed ones too, marked), leader first then by id."""
-    from server.directory.models import Department
-
+    """inspection id → its team members (removed ones too, marked), leader first then by id; a
+    member drawn from a peer department names the department it acts for."""
     out: dict[int, list[dict[str, Any]]] = {}
+    names: dict[int, str] = {}
     for chunk in _chunks(sorted(set(inspection_ids))):
         for m, ins, dept in db.session.execute(
             select(TeamMember, Inspector, Department)
@@ -1174,6 +1402,9 @@ def team_members(inspection_ids: Sequence[int]) -> dict[int, list[dict[str, Any]
                 TeamMember.inspection_id, case((TeamMember.role == "leader", 0), else_=1), TeamMember.id
             )
         ):
+            acting_for = m.acting_for_department_id
+            if acting_for is not None and acting_for not in names:
+                names |= _department_names([acting_for])
             out.setdefault(m.inspection_id, []).append(
                 {
                     "id": m.id,
@@ -1183,6 +1414,8 @@ def team_members(inspection_ids: Sequence[int]) -> dict[int, list[dict[str, Any]
                     "role": m.role,
                     "department_id": dept.id,
                     "department_name": dept.name,
+                    "acting_for_department_id": acting_for,
+                    "acting_for_department_name": names.get(acting_for) if acting_for else None,
                     "draw_id": m.draw_id,
                     "removed_at": m.removed_at,
                 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reproduce a Spotcheck draw (algorithm spotcheck-draw/1) from its published data.
+"""Reproduce a Spotcheck draw's targets (spotcheck-draw/1 and /2 select alike) from its published data.
 
 Usage:  python3 verify_draw.py snapshot.csv SEED_HEX A=3,B=5,C=2,D=1,U=4
 Prints the drawn targets in rank order as "rank,stratum,code", and the snapshot's SHA-256 on

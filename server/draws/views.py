@@ -78,6 +78,29 @@ def _problem_message(exc: ApiError) -> str:
     return text
 
 
+def _peer_summary(draw: Draw) -> dict[str, Any] | None:
+    """How a draw used peer departments of the same trade (003 第十七条), by department names:
+    the departments that were short, how many places peers filled, and the peers considered in
+    their tiers of preference; None when the draw needed none."""
+    peers = (draw.parameters.get("team") or {}).get("peers")
+    if not peers:
+        return None
+    ids = {int(d) for d in peers["tiers"]} | {d for t in peers["tiers"].values() for tier in t for d in tier}
+    names = dict(
+        db.session.execute(select(Department.id, Department.name).where(Department.id.in_(ids))).all()
+    )
+    return {
+        "short": [names.get(d, str(d)) for d in peers["short"]],
+        "places": sum(len(v) for v in peers["stand_ins"].values()),
+        "targets": len(peers["stand_ins"]),
+        "tiers": [
+            (names.get(int(d), d), [[names.get(p, str(p)) for p in tier] for tier in tiers])
+            for d, tiers in peers["tiers"].items()
+            if int(d) in peers["short"]
+        ],
+    }
+
+
 def _page() -> int:
     value = request.args.get("page", "")
     return max(1, int(value)) if value.isdigit() else 1
@@ -141,8 +164,13 @@ def public_draw(draw_id: int) -> str:
     page = _page()
     rows, total = services.drawn_rows(draw, (page - 1) * TARGETS_PER_PAGE, TARGETS_PER_PAGE, q or None)
     for row in rows:
-        # DOMAIN.md §9: inspectors' personal details are not public; their departments are.
-        names = {m["department_name"] for m in row["team"] if m["removed_at"] is None}
+        # DOMAIN.md §9: inspectors' personal details are not public; their departments are, and
+        # for whom a peer department's inspector stands in (003 第十七条).
+        names = {
+            (m["department_name"], m["acting_for_department_name"] or "")
+            for m in row["team"]
+            if m["removed_at"] is None
+        }
         row["departments"] = sorted(names)
         row["team"] = None
     return render_template(
@@ -155,6 +183,7 @@ def public_draw(draw_id: int) -> str:
         pages=_pages(total, TARGETS_PER_PAGE),
         total=total,
         counts_arg=",".join(f"{s}={v['count']}" for s, v in draw.strata.items()),
+        peers=_peer_summary(draw),
     )
 
 
@@ -337,6 +366,7 @@ def draw_detail(draw_id: int) -> str:
         pool_size=len(team_params.get("pool", [])),
         excluded_inspectors=len(team_params.get("excluded", [])),
         merged=len(team_params.get("merged", {})),
+        peers=_peer_summary(draw),
         departments={d.id: d.name for d in db.session.scalars(select(Department))},
     )
 

@@ -108,14 +108,18 @@ class TeamMember(Base):
     inspection_id: Mapped[int] = mapped_column(ForeignKey("inspection.id", ondelete="CASCADE"), index=True)
     inspector_id: Mapped[int] = mapped_column(ForeignKey("inspector.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))
-    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))  # the inspector's own
+    # The task department this member was drawn for when drawn from a peer department of the same
+    # trade because that department had nobody eligible left (003 第十七条); NULL otherwise.
+    acting_for_department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     draw_id: Mapped[int | None] = mapped_column(ForeignKey("draw.id"))
     assigned_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     removed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     inspection: Mapped[Inspection] = relationship(back_populates="team")
     inspector: Mapped[Inspector] = relationship()
-    department: Mapped[Department] = relationship()
+    department: Mapped[Department] = relationship(foreign_keys=[department_id])
+    acting_for: Mapped[Department | None] = relationship(foreign_keys=[acting_for_department_id])
 
 
 class InspectionVersion(Base):

@@ -34,6 +34,7 @@ def _directory_strings() -> set[str]:
         services.INSPECTOR_KIND_LABELS,
         services.INSPECTOR_STATUS_LABELS,
         services.LEVEL_LABELS,
+        services.TRADE_LABELS,
         services.ITEM_KIND_LABELS,
     ):
         found |= set(labels.values())

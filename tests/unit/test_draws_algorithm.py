@@ -292,11 +292,13 @@ def test_new_teams_have_a_leader_from_the_initiating_department_and_balance_load
     pool = _pool(1, 5, "I")
     requests = [TeamRequest(f"T{i}") for i in range(10)]
     teams = algo.assign_teams(SEED, requests, pool, [], 1, [], 3)
-    assert all(len(t) == 3 and t[0][1] == "leader" and [r for _, r in t[1:]] == ["member"] * 2 for t in teams)
-    assert all(len({c for c, _ in t}) == 3 for t in teams)
+    assert all(
+        len(t) == 3 and t[0].role == "leader" and [p.role for p in t[1:]] == ["member"] * 2 for t in teams
+    )
+    assert all(len({p.code for p in t}) == 3 for t in teams)
     loads: dict[str, int] = {}
     for team in teams:
-        for code, _ in team:
+        for code, _, _ in team:
             loads[code] = loads.get(code, 0) + 1
     assert sorted(loads.values()) == [6, 6, 6, 6, 6]
 
@@ -304,9 +306,9 @@ def test_new_teams_have_a_leader_from_the_initiating_department_and_balance_load
 def test_initial_load_and_seeded_ties_decide_who_goes_first() -> None:
     pool = [PoolInspector("BUSY", 1, 5), PoolInspector("FREE1", 1, 0), PoolInspector("FREE2", 1, 0)]
     teams = algo.assign_teams(SEED, [TeamRequest("T1")], pool, [], 1, [], 2)
-    assert {c for c, _ in teams[0]} == {"FREE1", "FREE2"}
+    assert {p.code for p in teams[0]} == {"FREE1", "FREE2"}
     leader = min(("FREE1", "FREE2"), key=lambda c: algo.team_tiebreak(SEED, c))
-    assert teams[0][0] == (leader, "leader")
+    assert teams[0][0] == (leader, "leader", None)
 
 
 def test_joint_teams_take_one_member_per_cooperating_department() -> None:
@@ -317,13 +319,13 @@ def test_joint_teams_take_one_member_per_cooperating_department() -> None:
         assert team[1][0].startswith("J") and team[2][0].startswith("G")
         assert len(team) == 3  # already two or more: no filler needed
     teams = algo.assign_teams(SEED, [TeamRequest("T1")], pool, [], 1, [2], 4)
-    assert [c[0] for c, _ in teams[0]] == ["S", "J", "S", "S"]
+    assert [p.code[0] for p in teams[0]] == ["S", "J", "S", "S"]
 
 
 def test_conflicts_are_skipped_and_a_short_department_fails() -> None:
     pool = _pool(1, 3, "I")
     teams = algo.assign_teams(SEED, [TeamRequest("T1")], pool, [("I00", "T1"), ("I01", "T1")], 1, [], 1 + 0)
-    assert [c for c, _ in teams[0]] == ["I02"]
+    assert [p.code for p in teams[0]] == ["I02"]
     with pytest.raises(algo.NotEnoughInspectors) as exc:
         algo.assign_teams(SEED, [TeamRequest("T1")], pool, [("I00", "T1"), ("I01", "T1")], 1, [], 2)
     assert exc.value.department_id == 1 and exc.value.target_code == "T1"
@@ -341,7 +343,7 @@ def test_merged_visits_get_an_initiating_member_only_when_missing() -> None:
     teams = algo.assign_teams(SEED, requests, pool, [], 1, [], 2)
     assert len(teams[0]) == 1 and teams[0][0][1] == "member"
     assert teams[1] == []
-    assert teams[2] == [("I02", "member")]  # never someone already on the team
+    assert teams[2] == [("I02", "member", None)]  # never someone already on the team
 
 
 def test_replacement_pick_is_the_largest_hash_among_candidates() -> None:

@@ -52,6 +52,13 @@ def test_department_create_patch_and_refusals(client: FlaskClient, world: World)
     assert demote.status_code == 422 and "level" in demote.json["errors"]
     renamed = client.patch(f"/api/v1/departments/{station_id}", json={"name": "凤城市场监管所"}, headers=h)
     assert renamed.status_code == 200 and renamed.json["name"] == "凤城市场监管所"
+    # 行业 (003 第十七条): one of the known trades, or none.
+    traded = client.patch(f"/api/v1/departments/{station_id}", json={"trade": "market"}, headers=h)
+    assert traded.status_code == 200 and traded.json["trade"] == "market"
+    odd = client.patch(f"/api/v1/departments/{station_id}", json={"trade": "fishing"}, headers=h)
+    assert odd.status_code == 422 and "trade" in odd.json["errors"]["json"]
+    cleared = client.patch(f"/api/v1/departments/{station_id}", json={"trade": None}, headers=h)
+    assert cleared.status_code == 200 and cleared.json["trade"] is None
     sup = client.post(
         "/api/v1/departments",
         json={"code": "Y", "name": "y", "level": "county"},

@@ -197,11 +197,29 @@ def test_department_form(admin_client: FlaskClient, world: World) -> None:
     resp = _post(
         admin_client,
         "/directory/departments/new",
-        {"code": "WS-01", "name": "凤城市场监管所", "level": "station", "parent_id": str(world.dept.id)},
+        {
+            "code": "WS-01",
+            "name": "凤城市场监管所",
+            "level": "station",
+            "parent_id": str(world.dept.id),
+            "trade": "market",
+        },
     )
     assert resp.status_code == 302
     tree = _html(admin_client.get("/directory/departments"))
-    assert re.search(r"凤城市场监管所.*基层所.*上级：文水县市场监督管理局", tree, re.S)
+    assert re.search(r"凤城市场监管所.*基层所.*市场监管.*上级：文水县市场监督管理局", tree, re.S)
+    station = db.session.scalar(select(Department).where(Department.code == "WS-01"))
+    assert station is not None and station.trade == "market"
+    form = _html(admin_client.get(f"/directory/departments/{station.id}/edit"))
+    assert '<option value="market" selected>' in form
+    odd = _post(
+        admin_client,
+        f"/directory/departments/{station.id}/edit",
+        {"code": "WS-01", "name": "凤城市场监管所", "level": "station", "trade": "fishing"},
+    )
+    assert odd.status_code == 422
+    db.session.expire_all()
+    assert db.session.get(Department, station.id).trade == "market"  # type: ignore[union-attr]
     bad = _post(
         admin_client,
         f"/directory/departments/{world.dept.id}/edit",

@@ -405,6 +405,35 @@ def test_departments_with_parents_in_the_file_and_in_the_system(setup: Setup) ->
     assert db.session.get(Department, setup.county.id).parent_id == by_code["1411"].id  # type: ignore[union-attr]
 
 
+def test_departments_with_their_trade(setup: Setup) -> None:
+    """行业 makes peers (003 第十七条): written as a label or a common short name; blank keeps it."""
+    rows = [
+        ["部门代码", "部门名称", "层级", "上级部门代码", "所属行业"],
+        ["T-01", "某某市场监管所", "基层所", "141121", "市场监管"],
+        ["T-02", "某县住建局", "县级", "", "住建局"],
+        ["T-03", "某县某局", "县级", "", ""],
+        ["T-04", "某县某委", "县级", "", "渔业"],  # 5: not a trade
+    ]
+    before = count(Department)
+    job = run_import("departments", csv_bytes(rows), "d.csv")
+    assert problems(job) == {(5, "bad_enum")}
+    assert count(Department) == before  # nothing written
+    job = run_import("departments", csv_bytes(rows[:4]), "d.csv")
+    assert job.status == "done", job.errors
+    trades = {d.code: d.trade for d in db.session.scalars(select(Department))}
+    assert (trades["T-01"], trades["T-02"], trades["T-03"]) == ("market", "housing", None)
+    up = run_import(
+        "departments",
+        csv_bytes([["部门代码", "行业"], ["T-03", "卫健委"], ["T-01", ""]]),
+        "u.csv",
+        mode="upsert",
+    )
+    assert up.status == "done", up.errors
+    db.session.expire_all()
+    trades = {d.code: d.trade for d in db.session.scalars(select(Department))}
+    assert (trades["T-01"], trades["T-03"]) == ("market", "health")
+
+
 def test_department_errors(setup: Setup) -> None:
     before = count(Department)
     data = csv_bytes(

@@ -36,7 +36,8 @@ class Builder:
 
     def department(self, name: str | None = None, **kw: Any) -> Department:
         n = next(self._n)
-        dept = Department(code=kw.pop("code", f"DD{n:04d}"), name=name or f"部门{n}", level="county", **kw)
+        code, level = kw.pop("code", f"DD{n:04d}"), kw.pop("level", "county")
+        dept = Department(code=code, name=name or f"部门{n}", level=level, **kw)
         db.session.add(dept)
         db.session.flush()
         return dept

@@ -38,7 +38,7 @@ def test_perform_list_read_and_void(
     drawn = detail.json["drawn"]
     assert [d["rank"] for d in drawn] == list(range(1, 8))
     assert all(len(d["team"]) == 2 and d["team"][0]["role"] == "leader" for d in drawn)
-    assert detail.json["parameters"]["algorithm"] == "spotcheck-draw/1"
+    assert detail.json["parameters"]["algorithm"] == "spotcheck-draw/2"
 
     no_reason = client.post(f"/api/v1/draws/{draw_id}/void", json={}, headers=h)
     assert no_reason.status_code == 422 and no_reason.json["code"] == "validation_failed"

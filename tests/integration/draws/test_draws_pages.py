@@ -55,7 +55,7 @@ def test_public_pages_need_no_login_and_show_no_inspector(
 
     algorithm = client.get("/public/draws/algorithm")
     assert algorithm.status_code == 200
-    assert "spotcheck-draw/1" in algorithm.get_data(as_text=True)
+    assert "spotcheck-draw/2" in algorithm.get_data(as_text=True)
     assert "def key(seed" in algorithm.get_data(as_text=True)
     script = client.get("/public/draws/verify_draw.py")
     assert script.status_code == 200 and b"import hashlib" in script.data
