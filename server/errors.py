@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from marshmallow import INCLUDE, Schema, fields, validate
 from werkzeug.exceptions import HTTPException
 
 
@@ -230,6 +231,31 @@ CATALOGUE: dict[str, ProblemType] = {
         409, "该日期已有工作日历调整", "That day already has a calendar override"
     ),
 }
+
+
+class ProblemDocumentSchema(Schema):
+    """The body of every API error (RFC 9457), as problem_body builds it; documents the OpenAPI
+    error responses. Some codes add members (e.g. ``missing``), hence additional properties."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(
+        required=True, metadata={"description": "/api/problems#<code>: the code in the catalogue"}
+    )
+    code = fields.String(
+        required=True,
+        validate=validate.OneOf(sorted(CATALOGUE)),
+        metadata={"description": "stable; branch on this, never on the title"},
+    )
+    status = fields.Integer(required=True, metadata={"description": "the HTTP status"})
+    title = fields.String(
+        required=True, metadata={"description": "the code's title in the request's language"}
+    )
+    detail = fields.String(metadata={"description": "what exactly was wrong, when known"})
+    errors = fields.Raw(
+        metadata={"description": "validation messages by location and field, or a list of issues"}
+    )
 
 
 class ApiError(Exception):
