@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response as BaseResponse
 
 from server.accounts.auth import current_user, page_auth
-from server.directory.models import Department
+from server.directory.models import Department, Target
 from server.draws import algorithm as algo
 from server.draws import services
 from server.draws.models import REPLACEMENT_REASONS, Draw, DrawnTarget, Replacement
@@ -198,6 +198,23 @@ def public_snapshot(draw_id: int) -> Response:
     resp = Response(data, mimetype="text/csv")
     resp.headers["Content-Disposition"] = f'attachment; filename="draw-{draw.id}-snapshot.csv"'
     resp.headers["X-Content-SHA256"] = draw.snapshot_hash
+    return resp
+
+
+@bp.route("/public/draws/<int:draw_id>/drawn.csv")
+def public_drawn_list(draw_id: int) -> Response:
+    """The drawn targets exactly as verify_draw.py prints them (``rank,stratum,code``, LF, no
+    header), so an outsider compares the two files line by line (the script does, given this one)."""
+    draw: Draw = _get_or_404(Draw, draw_id)
+    rows = db.session.execute(
+        select(DrawnTarget.rank, DrawnTarget.stratum, Target.code)
+        .join(Target, Target.id == DrawnTarget.target_id)
+        .where(DrawnTarget.draw_id == draw.id)
+        .order_by(DrawnTarget.rank)
+    )
+    body = "".join(f"{rank},{stratum},{code}\n" for rank, stratum, code in rows)
+    resp = Response(body, mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="draw-{draw.id}-drawn.csv"'
     return resp
 
 
