@@ -103,7 +103,8 @@ def _peer_summary(draw: Draw) -> dict[str, Any] | None:
 
 def _page() -> int:
     value = request.args.get("page", "")
-    return max(1, int(value)) if value.isdigit() else 1
+    # A page number beyond any real one would overflow the database's OFFSET.
+    return max(1, int(value)) if value.isdigit() and len(value) < 7 else 1
 
 
 def _pages(total: int, per_page: int) -> int:
@@ -140,7 +141,7 @@ def public_draws() -> str:
     if q:
         stmt = stmt.where(Task.name.contains(q, autoescape=True))
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page = _page()
+    page = min(_page(), _pages(total, PER_PAGE))
     draws = list(
         db.session.scalars(
             stmt.order_by(Draw.drawn_at.desc(), Draw.id.desc()).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
@@ -163,6 +164,9 @@ def public_draw(draw_id: int) -> str:
     q = request.args.get("q", "").strip()
     page = _page()
     rows, total = services.drawn_rows(draw, (page - 1) * TARGETS_PER_PAGE, TARGETS_PER_PAGE, q or None)
+    if page > _pages(total, TARGETS_PER_PAGE):  # past the end: the last page, not "nothing"
+        page = _pages(total, TARGETS_PER_PAGE)
+        rows, total = services.drawn_rows(draw, (page - 1) * TARGETS_PER_PAGE, TARGETS_PER_PAGE, q or None)
     for row in rows:
         # DOMAIN.md §9: inspectors' personal details are not public; their departments are, and
         # for whom a peer department's inspector stands in (003 第十七条).
@@ -251,7 +255,7 @@ def draw_list() -> str:
     if status in STATUS_NAMES:
         stmt = stmt.where(Draw.status == status)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page = _page()
+    page = min(_page(), _pages(total, PER_PAGE))
     draws = list(
         db.session.scalars(
             stmt.order_by(Draw.drawn_at.desc(), Draw.id.desc()).offset((page - 1) * PER_PAGE).limit(PER_PAGE)

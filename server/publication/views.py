@@ -116,12 +116,16 @@ def public_results() -> str:
     filters = _filters()
     page = max(1, _int_arg("page") or 1)
     results, total = services.public_page(filters, (page - 1) * PER_PAGE, PER_PAGE)
+    pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
+    if page > pages:  # past the end (an old link, fewer results now): the last page, not "nothing"
+        page = pages
+        results, total = services.public_page(filters, (page - 1) * PER_PAGE, PER_PAGE)
     return render_template(
         "publication/results.html",
         results=results,
         total=total,
         page=page,
-        pages=max(1, (total + PER_PAGE - 1) // PER_PAGE),
+        pages=pages,
         filters=filters,
         args=_args(filters),
         tasks=services.public_tasks(),

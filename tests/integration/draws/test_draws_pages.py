@@ -183,3 +183,13 @@ def test_english_pages(client: FlaskClient, county: dict[str, Any]) -> None:
     html = client.get(f"/public/draws/{draw.id}").get_data(as_text=True)
     assert "Snapshot hash" in html and "抽中的检查对象" not in html
     assert "Reproducing" in client.get("/public/draws/algorithm").get_data(as_text=True)
+
+
+def test_drawn_targets_past_the_last_page_show_the_last_page(
+    client: FlaskClient, county: dict[str, Any]
+) -> None:
+    draw = perform_draw(county["task"], today=DRAW_DAY)
+    db.session.commit()
+    html = client.get(f"/public/draws/{draw.id}?page=9").get_data(as_text=True)
+    assert "第1/1页" in html and "没有符合条件的对象" not in html
+    assert all(row.target.code in html for row in _drawn(draw))
