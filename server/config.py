@@ -6,7 +6,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -50,7 +50,7 @@ class Config:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
-    API_SPEC_OPTIONS = {
+    API_SPEC_OPTIONS: ClassVar[dict[str, Any]] = {
         "info": {
             "description": (
                 "Send `Authorization: Bearer <token>` (from `POST /api/v1/auth/token`; phones: "

@@ -20,7 +20,7 @@ csrf = CSRFProtect()
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
-class SpotcheckApi(Api):
+class SpotcheckApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
     """flask-smorest's Api, documenting every error as what the app really sends: a problem
     document (server/errors.py) as ``application/problem+json``, not flask-smorest's own Error."""
 
