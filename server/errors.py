@@ -351,6 +351,8 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(data, dict) and "messages" in data:
             errors = data["messages"]
         detail = None if errors is not None else exc.description
+        if detail == type(exc).description and not _wants_json():
+            detail = None  # werkzeug's stock English sentence; the page says it in the reader's language
         return render_problem(code, detail, errors)
 
     @app.errorhandler(Exception)

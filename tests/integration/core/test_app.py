@@ -59,3 +59,16 @@ def test_every_template_string_has_an_english_translation() -> None:
             if re.search(r"[\u4e00-\u9fff]", text) and text not in english:
                 missing.add(f"{tpl.relative_to(TEMPLATES)}: {text}")
     assert not missing, "\n".join(sorted(missing))
+
+
+def test_a_missing_page_speaks_the_readers_language_and_points_to_the_public_pages(
+    client: FlaskClient,
+) -> None:
+    html = client.get("/no-such-page").get_data(as_text=True)
+    assert "没有这个页面" in html and "The requested URL" not in html  # not werkzeug's stock English
+    assert 'href="/results"' in html and 'href="/public/draws"' in html
+    client.get("/lang/en")
+    html = client.get("/no-such-page").get_data(as_text=True)
+    assert "There is no such page" in html and "没有这个页面" not in html
+    # The API keeps the problem document, detail included.
+    assert client.get("/api/v1/nope").json["code"] == "not_found"
