@@ -163,3 +163,28 @@ def test_a_page_past_the_end_shows_the_last_page(
         html = client.get(url).get_data(as_text=True)
         assert "第1/1页" in html, url
         assert "没有符合条件" not in html, url
+
+
+def test_public_pages_describe_themselves_for_search_engines_and_link_previews(
+    client: FlaskClient, published: Callable[..., FieldWorld]
+) -> None:
+    import re
+
+    world = published(name="高平市描述测试有限公司")
+    descriptions = {}
+    for url in (
+        "/",
+        "/public/",
+        "/results",
+        f"/results/{world.inspection.id}",
+        "/public/draws",
+        f"/public/draws/{world.draw.id}",
+        "/public/draws/algorithm",
+    ):
+        html = client.get(url).get_data(as_text=True)
+        found = re.search(r'<meta name="description" content="([^"]+)">', html)
+        assert found and len(found.group(1)) > 20, url
+        descriptions[url] = found.group(1)
+    assert world.target.name in descriptions[f"/results/{world.inspection.id}"]
+    assert world.task.name in descriptions[f"/public/draws/{world.draw.id}"]
+    assert len(set(descriptions.values())) >= 5  # the public pages each say what they are
