@@ -36,6 +36,9 @@ STAFF = services.STAFF
 PER_PAGE = 20
 TARGETS_PER_PAGE = 100
 SCRIPT = Path(__file__).with_name("verify_draw.py")
+# A draw's snapshot and drawn targets never change once drawn (voiding or replacing an inspector
+# leaves both as they are), so caches may keep them.
+FROZEN_CACHE = "public, max-age=86400"
 STRATUM_NAMES = {"A": "A 低风险", "B": "B 一般风险", "C": "C 较高风险", "D": "D 高风险", "U": "U 未分类"}
 STATUS_NAMES = {"active": "有效", "voided": "已作废"}
 REASON_NAMES = {
@@ -202,6 +205,7 @@ def public_snapshot(draw_id: int) -> Response:
     resp = Response(data, mimetype="text/csv")
     resp.headers["Content-Disposition"] = f'attachment; filename="draw-{draw.id}-snapshot.csv"'
     resp.headers["X-Content-SHA256"] = draw.snapshot_hash
+    resp.headers["Cache-Control"] = FROZEN_CACHE
     return resp
 
 
@@ -219,6 +223,7 @@ def public_drawn_list(draw_id: int) -> Response:
     body = "".join(f"{rank},{stratum},{code}\n" for rank, stratum, code in rows)
     resp = Response(body, mimetype="text/csv")
     resp.headers["Content-Disposition"] = f'attachment; filename="draw-{draw.id}-drawn.csv"'
+    resp.headers["Cache-Control"] = FROZEN_CACHE
     return resp
 
 

@@ -74,6 +74,10 @@ EXPORT_COLUMNS = (
     "抽查任务",
     "抽取结果公示",
 )
+EXPORT_WIDTHS = (22, 36, 24, 12, 12, 30, 36, 40)  # characters, per column above
+# The feed and the exports change only when results are published or follow-ups close: a minute of
+# caching (browsers, proxies) spares the database repeated downloads and delays nobody much.
+PUBLIC_CACHE = "public, max-age=60"
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -235,7 +239,7 @@ def feed() -> Response:
         "items": [feed_item(r) for r in results],
     }
     resp = jsonify(body)
-    resp.headers["Cache-Control"] = "public, max-age=60"
+    resp.headers["Cache-Control"] = PUBLIC_CACHE
     return resp
 
 
@@ -283,6 +287,7 @@ def export_csv() -> Response:
     # stream_with_context keeps the request (its database session, url_for) alive while streaming.
     resp = Response(stream_with_context(generate()), mimetype="text/csv")
     resp.headers["Content-Disposition"] = f'attachment; filename="{_filename("csv")}"'
+    resp.headers["Cache-Control"] = PUBLIC_CACHE
     return resp
 
 
@@ -296,6 +301,11 @@ def export_xlsx() -> Response:
         )
     book = Workbook(write_only=True)
     sheet = book.create_sheet("抽查检查结果")
+    # Wide enough to read a credit code, a company name and a link without resizing; the header
+    # stays in view while scrolling.
+    for letter, width in zip("ABCDEFGH", EXPORT_WIDTHS, strict=True):
+        sheet.column_dimensions[letter].width = width
+    sheet.freeze_panes = "A2"
     sheet.append(list(EXPORT_COLUMNS))
     for row in export_rows(filters):
         cells = []
@@ -310,6 +320,7 @@ def export_xlsx() -> Response:
         out.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     resp.headers["Content-Disposition"] = f'attachment; filename="{_filename("xlsx")}"'
+    resp.headers["Cache-Control"] = PUBLIC_CACHE
     return resp
 
 

@@ -52,6 +52,7 @@ def test_public_pages_need_no_login_and_show_no_inspector(
     assert snapshot.status_code == 200 and snapshot.mimetype == "text/csv"
     assert snapshot.data == blob_store().read(draw.snapshot_hash)
     assert hashlib.sha256(snapshot.data).hexdigest() == draw.snapshot_hash
+    assert snapshot.headers["Cache-Control"] == "public, max-age=86400"  # never changes
 
     algorithm = client.get("/public/draws/algorithm")
     assert algorithm.status_code == 200
