@@ -188,3 +188,14 @@ def test_public_pages_describe_themselves_for_search_engines_and_link_previews(
     assert world.target.name in descriptions[f"/results/{world.inspection.id}"]
     assert world.task.name in descriptions[f"/public/draws/{world.draw.id}"]
     assert len(set(descriptions.values())) >= 5  # the public pages each say what they are
+
+
+def test_english_public_pages_use_english_punctuation_around_english_words(
+    client: FlaskClient, published: Callable[..., FieldWorld]
+) -> None:
+    published()
+    client.get("/lang/en")
+    html = client.get("/results").get_data(as_text=True)
+    assert "market entities only): " in html and "only)：" not in html
+    algorithm = client.get("/public/draws/algorithm").get_data(as_text=True)
+    assert "<code>weight</code>: " in algorithm and "</code>：" not in algorithm
