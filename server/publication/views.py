@@ -297,7 +297,8 @@ def export_xlsx() -> Response:
     limit = int(current_app.config["PUBLICATION_EXPORT_MAX_ROWS"])
     if services.export_count(filters) > limit:
         return render_problem(
-            "export_too_large", detail=f"at most {limit} rows; filter by task or department"
+            "export_too_large",
+            detail=translate("最多{limit}行：请按抽查任务或部门筛选，或下载CSV", limit=limit),
         )
     book = Workbook(write_only=True)
     sheet = book.create_sheet("抽查检查结果")
