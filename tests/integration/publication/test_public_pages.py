@@ -199,3 +199,17 @@ def test_english_public_pages_use_english_punctuation_around_english_words(
     assert "market entities only): " in html and "only)：" not in html
     algorithm = client.get("/public/draws/algorithm").get_data(as_text=True)
     assert "<code>weight</code>: " in algorithm and "</code>：" not in algorithm
+
+
+def test_the_public_entrance_says_what_each_part_is_and_offers_the_data(client: FlaskClient) -> None:
+    html = client.get("/public/").get_data(as_text=True)
+    for href in (
+        "/results",
+        "/public/draws",
+        "/public/draws/algorithm",
+        "/results/export.csv",
+        "/results/export.xlsx",
+        "/results/feed.json",
+    ):
+        assert f'href="{href}"' in html, href
+    assert "任何人都可以按公开的算法复核" in html
