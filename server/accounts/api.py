@@ -43,6 +43,7 @@ def logout() -> None:
 @blp.response(200, UserSchema)
 @api_auth()
 def me() -> Any:
+    """The user this token belongs to, with roles and department."""
     return current_user()
 
 

@@ -162,6 +162,7 @@ def create_task(data: dict[str, Any], plan_id: int) -> Task:
 @api_auth(*READERS)
 @blp.response(200, PlanTaskSchema)
 def get_task(task_id: int) -> Task:
+    """One task of a plan, as its department sees it."""
     return services.get_task_for(current_user(), task_id)
 
 
@@ -183,6 +184,7 @@ def update_task(data: dict[str, Any], task_id: int) -> Task:
 @api_auth(*WRITERS)
 @blp.response(204)
 def delete_task(task_id: int) -> None:
+    """Delete a task of a draft plan (one without draws)."""
     user = current_user()
     task = services.get_task_for(user, task_id)
     services.require_edit(user, task.plan)

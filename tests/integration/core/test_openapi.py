@@ -111,3 +111,14 @@ def test_problem_catalogue_is_a_page_for_browsers(client: FlaskClient) -> None:
         resp = client.get("/api/problems", headers={"Accept": accept})
         assert resp.mimetype == "application/json"
         assert {p["code"] for p in resp.json["problems"]} == set(CATALOGUE)
+
+
+def test_every_operation_says_what_it_does(client: FlaskClient) -> None:
+    spec = _spec(client)
+    silent = [
+        f"{method.upper()} {path}"
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if method in HTTP_METHODS and not (operation.get("summary") or operation.get("description"))
+    ]
+    assert silent == []

@@ -182,4 +182,5 @@ def test_xlsx_export_is_capped(client: FlaskClient, published: Callable[..., Fie
     assert resp.status_code == 422 and resp.json["code"] == "export_too_large"
     assert client.get("/results/export.csv").status_code == 200  # the CSV streams without a cap
     page = client.get("/results/export.xlsx", headers={"Accept": "text/html"})
-    assert page.status_code == 422 and "最多1行：请按抽查任务或部门筛选，或下载CSV" in page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert "最多1行：请按抽查任务或部门筛选，或下载CSV" in page.get_data(as_text=True)
