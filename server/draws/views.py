@@ -9,6 +9,7 @@ replacement requests and decisions.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -190,8 +191,27 @@ def public_draw(draw_id: int) -> str:
         pages=_pages(total, TARGETS_PER_PAGE),
         total=total,
         counts_arg=",".join(f"{s}={v['count']}" for s, v in draw.strata.items()),
+        seed_command=_seed_command(draw),
         peers=_peer_summary(draw),
     )
+
+
+# The seed is SHA-256(server entropy ‖ UTF-8(witness input)): a command anyone can paste to check it.
+_SEED_SCRIPT = (
+    "import hashlib,sys; print(hashlib.sha256(bytes.fromhex(sys.argv[1]) + sys.argv[2].encode()).hexdigest())"
+)
+
+
+def _shell_arg(text: str) -> str:
+    """Quote for both a POSIX shell and Windows cmd when the text allows (double quotes, nothing
+    either would expand inside them); otherwise POSIX quoting."""
+    if not any(c in text for c in '"$`\\!%^&|<>\n'):
+        return f'"{text}"'
+    return shlex.quote(text)
+
+
+def _seed_command(draw: Draw) -> str:
+    return f'python3 -c "{_SEED_SCRIPT}" {draw.server_entropy} {_shell_arg(draw.witness_input or "")}'
 
 
 @bp.route("/public/draws/<int:draw_id>/snapshot.csv")

@@ -71,7 +71,7 @@ def test_following_the_draw_page_literally_ends_in_match(
         build.target(risk_class=cls, last_inspected_on=DRAW_DAY.replace(year=2019 + i % 6))
     task = build.task(bureau, class_ratios_bp={"A": 1000, "B": 2000, "C": 3000, "D": 5000})
     build.commit()
-    draw = perform_draw(task, witness="见证", today=DRAW_DAY)
+    draw = perform_draw(task, witness="2025-06-20 福彩3D 开奖号码 7 3 0；见证人", today=DRAW_DAY)
     db.session.commit()
 
     page = client.get(f"/public/draws/{draw.id}").get_data(as_text=True)
@@ -81,7 +81,9 @@ def test_following_the_draw_page_literally_ends_in_match(
         assert resp.status_code == 200, href
         assert name in resp.headers["Content-Disposition"]  # saved under the name the command uses
         (tmp_path / name).write_bytes(resp.data)
-    command = html.unescape(re.search(r'<pre class="mono cmd">([^<]+)</pre>', steps).group(1))
+    command, seed_command = (
+        html.unescape(c) for c in re.findall(r'<pre class="mono cmd">([^<]+)</pre>', steps)
+    )
     argv = shlex.split(command)
     assert argv[0] == "python3" and all((tmp_path / a).exists() for a in argv[1:] if "." in a)
 
@@ -93,6 +95,12 @@ def test_following_the_draw_page_literally_ends_in_match(
     assert run.stderr.strip().splitlines()[-1].startswith("MATCH:")
     drawn = (tmp_path / argv[-1]).read_text("utf-8")
     assert drawn == run.stdout and drawn.count("\n") == len(draw.drawn) > 5
+
+    # The seed comes from the entropy and the witness input, as the last step shows.
+    seed_argv = shlex.split(seed_command)
+    assert seed_argv[0] == "python3" and seed_argv[-1] == draw.witness_input
+    run = subprocess.run([sys.executable, "-I", *seed_argv[1:]], capture_output=True, text=True, timeout=60)
+    assert run.stdout.strip() == draw.seed
 
     lines = drawn.splitlines()
     (tmp_path / argv[-1]).write_text("\n".join(lines[:-1]) + "\n", "utf-8")  # one target left out
