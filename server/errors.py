@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from marshmallow import INCLUDE, Schema, fields, validate
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 
@@ -354,6 +355,16 @@ def register_error_handlers(app: Flask) -> None:
         if detail == type(exc).description and not _wants_json():
             detail = None  # werkzeug's stock English sentence; the page says it in the reader's language
         return render_problem(code, detail, errors)
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def _out_of_range(exc: Exception) -> Response:
+        # A number (or text) the request carried that the database column cannot hold, e.g. an id
+        # of 20 digits: SQLite's driver raises OverflowError, PostgreSQL's a DataError. Bad input,
+        # not a server fault, and nothing was written. Schemas that bound their fields say more.
+        db.session.rollback()
+        app.logger.warning("value out of range for the database: %s", exc)
+        return render_problem("validation_failed", detail="a value is out of range")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
