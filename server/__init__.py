@@ -9,13 +9,26 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g
+from werkzeug.routing import IntegerConverter, Map
 
 from server.config import Config, TestConfig
+from server.db import MAX_ID
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every route, at most 2^31−1 (an id column's range on PostgreSQL) unless the
+    rule says otherwise: a larger number names nothing and answers 404, instead of overflowing in
+    the database driver (a 500)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: type[Config] | None = None, overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app from a config class plus overrides (applied before any extension binds)."""
     app = Flask(__name__, static_folder="static", template_folder="templates")
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.config.from_object(config or Config)
     app.config.update(overrides or {})
     from server.config import check_config

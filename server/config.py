@@ -6,7 +6,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -50,6 +50,17 @@ class Config:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
+    API_SPEC_OPTIONS: ClassVar[dict[str, Any]] = {
+        "info": {
+            "description": (
+                "Send `Authorization: Bearer <token>` (from `POST /api/v1/auth/token`; phones: "
+                "`POST /api/v1/sync/devices`). Every error is an `application/problem+json` document "
+                "with a stable `code`; the catalogue of codes is `GET /api/problems`. The field-sync "
+                "protocol is specified in sync/PROTOCOL.md. The public results feed needs no login: "
+                "`GET /results/feed.json`."
+            )
+        }
+    }
 
     # Draw defaults (DOMAIN.md §3); a task may override each.
     DRAW_MIN_ONE = True

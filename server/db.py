@@ -8,6 +8,10 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 # Deterministic constraint names so Alembic autogenerate and downgrades name the same thing.
+# The largest value of an Integer id column on PostgreSQL (int4); routes and query arguments that
+# name an object by id refuse anything larger rather than overflow in the driver.
+MAX_ID = 2**31 - 1
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

@@ -12,6 +12,8 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from marshmallow import INCLUDE, Schema, fields, validate
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 
@@ -236,6 +238,31 @@ CATALOGUE: dict[str, ProblemType] = {
 }
 
 
+class ProblemDocumentSchema(Schema):
+    """The body of every API error (RFC 9457), as problem_body builds it; documents the OpenAPI
+    error responses. Some codes add members (e.g. ``missing``), hence additional properties."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(
+        required=True, metadata={"description": "/api/problems#<code>: the code in the catalogue"}
+    )
+    code = fields.String(
+        required=True,
+        validate=validate.OneOf(sorted(CATALOGUE)),
+        metadata={"description": "stable; branch on this, never on the title"},
+    )
+    status = fields.Integer(required=True, metadata={"description": "the HTTP status"})
+    title = fields.String(
+        required=True, metadata={"description": "the code's title in the request's language"}
+    )
+    detail = fields.String(metadata={"description": "what exactly was wrong, when known"})
+    errors = fields.Raw(
+        metadata={"description": "validation messages by location and field, or a list of issues"}
+    )
+
+
 class ApiError(Exception):
     """Raise anywhere below a request; the handler renders it as a problem document."""
 
@@ -329,7 +356,19 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(data, dict) and "messages" in data:
             errors = data["messages"]
         detail = None if errors is not None else exc.description
+        if detail == type(exc).description and not _wants_json():
+            detail = None  # werkzeug's stock English sentence; the page says it in the reader's language
         return render_problem(code, detail, errors)
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def _out_of_range(exc: Exception) -> Response:
+        # A number (or text) the request carried that the database column cannot hold, e.g. an id
+        # of 20 digits: SQLite's driver raises OverflowError, PostgreSQL's a DataError. Bad input,
+        # not a server fault, and nothing was written. Schemas that bound their fields say more.
+        db.session.rollback()
+        app.logger.warning("value out of range for the database: %s", exc)
+        return render_problem("validation_failed", detail="a value is out of range")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

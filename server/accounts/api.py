@@ -21,6 +21,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Login 
 @blp.route("/token", methods=["POST"])
 @blp.arguments(TokenRequestSchema)
 @blp.response(201, TokenSchema)
+@blp.doc(security=[])  # the login itself: no token yet
 def login(data: dict[str, Any]) -> dict[str, Any]:
     """Log in on a device; returns a bearer token bound to that device."""
     user = authenticate(data["username"], data["password"])
@@ -42,6 +43,7 @@ def logout() -> None:
 @blp.response(200, UserSchema)
 @api_auth()
 def me() -> Any:
+    """The user this token belongs to, with roles and department."""
     return current_user()
 
 

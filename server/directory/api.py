@@ -80,6 +80,7 @@ def list_targets(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(201, TargetDetailSchema)
 @api_auth("admin")
 def create_target(data: dict[str, Any]) -> Any:
+    """Add a target to the directory (admins); a market entity's credit code is checked."""
     target = services.create_target(data, current_user())
     db.session.commit()
     return _target_detail(target)
@@ -98,6 +99,7 @@ def get_target(target_id: int) -> Any:
 @blp.response(200, TargetDetailSchema)
 @api_auth("admin")
 def patch_target(data: dict[str, Any], target_id: int) -> Any:
+    """Change some of a target's fields (admins)."""
     target = services.update_target(services.get_target(target_id), data, current_user())
     db.session.commit()
     return _target_detail(target)
@@ -122,6 +124,7 @@ def list_inspectors(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(201, InspectorDetailSchema)
 @api_auth("admin")
 def create_inspector(data: dict[str, Any]) -> Any:
+    """Add an inspector to the directory (admins)."""
     inspector = services.create_inspector(data, current_user())
     db.session.commit()
     return inspector
@@ -131,6 +134,7 @@ def create_inspector(data: dict[str, Any]) -> Any:
 @blp.response(200, InspectorDetailSchema)
 @api_auth(*STAFF)
 def get_inspector(inspector_id: int) -> Any:
+    """One inspector with credentials, specialties and declared conflicts of interest."""
     return services.get_inspector(inspector_id, current_user())
 
 
@@ -139,6 +143,7 @@ def get_inspector(inspector_id: int) -> Any:
 @blp.response(200, InspectorDetailSchema)
 @api_auth("admin")
 def patch_inspector(data: dict[str, Any], inspector_id: int) -> Any:
+    """Change some of an inspector's fields (admins)."""
     user = current_user()
     inspector = services.update_inspector(services.get_inspector(inspector_id, user), data, user)
     db.session.commit()
@@ -162,6 +167,7 @@ def add_conflict(data: dict[str, Any], inspector_id: int) -> Any:
 @blp.response(204)
 @api_auth("admin")
 def remove_conflict(inspector_id: int, conflict_id: int) -> None:
+    """Remove a declared conflict of interest (回避) of an inspector (admins)."""
     user = current_user()
     services.remove_conflict(services.get_inspector(inspector_id, user), conflict_id, user)
     db.session.commit()
@@ -183,6 +189,7 @@ def list_departments() -> Any:
 @blp.response(201, DepartmentSchema)
 @api_auth("admin")
 def create_department(data: dict[str, Any]) -> Any:
+    """Add a department (admins)."""
     department = services.create_department(data, current_user())
     db.session.commit()
     return department
@@ -193,6 +200,7 @@ def create_department(data: dict[str, Any]) -> Any:
 @blp.response(200, DepartmentSchema)
 @api_auth("admin")
 def patch_department(data: dict[str, Any], department_id: int) -> Any:
+    """Change some of a department's fields (admins)."""
     user = current_user()
     department = services.update_department(services.get_department(department_id, user), data, user)
     db.session.commit()
@@ -218,6 +226,7 @@ def list_items(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(201, ItemDetailSchema)
 @api_auth("admin")
 def create_item(data: dict[str, Any]) -> Any:
+    """Add an inspection item with its checklist (admins)."""
     item = services.create_item(data, current_user())
     db.session.commit()
     return item

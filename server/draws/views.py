@@ -9,6 +9,7 @@ replacement requests and decisions.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response as BaseResponse
 
 from server.accounts.auth import current_user, page_auth
-from server.directory.models import Department
+from server.directory.models import Department, Target
 from server.draws import algorithm as algo
 from server.draws import services
 from server.draws.models import REPLACEMENT_REASONS, Draw, DrawnTarget, Replacement
@@ -36,6 +37,9 @@ STAFF = services.STAFF
 PER_PAGE = 20
 TARGETS_PER_PAGE = 100
 SCRIPT = Path(__file__).with_name("verify_draw.py")
+# A draw's snapshot and drawn targets never change once drawn (voiding or replacing an inspector
+# leaves both as they are), so caches may keep them.
+FROZEN_CACHE = "public, max-age=86400"
 STRATUM_NAMES = {"A": "A 低风险", "B": "B 一般风险", "C": "C 较高风险", "D": "D 高风险", "U": "U 未分类"}
 STATUS_NAMES = {"active": "有效", "voided": "已作废"}
 REASON_NAMES = {
@@ -103,7 +107,8 @@ def _peer_summary(draw: Draw) -> dict[str, Any] | None:
 
 def _page() -> int:
     value = request.args.get("page", "")
-    return max(1, int(value)) if value.isdigit() else 1
+    # A page number beyond any real one would overflow the database's OFFSET.
+    return max(1, int(value)) if value.isdigit() and len(value) < 7 else 1
 
 
 def _pages(total: int, per_page: int) -> int:
@@ -140,7 +145,7 @@ def public_draws() -> str:
     if q:
         stmt = stmt.where(Task.name.contains(q, autoescape=True))
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page = _page()
+    page = min(_page(), _pages(total, PER_PAGE))
     draws = list(
         db.session.scalars(
             stmt.order_by(Draw.drawn_at.desc(), Draw.id.desc()).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
@@ -163,6 +168,9 @@ def public_draw(draw_id: int) -> str:
     q = request.args.get("q", "").strip()
     page = _page()
     rows, total = services.drawn_rows(draw, (page - 1) * TARGETS_PER_PAGE, TARGETS_PER_PAGE, q or None)
+    if page > _pages(total, TARGETS_PER_PAGE):  # past the end: the last page, not "nothing"
+        page = _pages(total, TARGETS_PER_PAGE)
+        rows, total = services.drawn_rows(draw, (page - 1) * TARGETS_PER_PAGE, TARGETS_PER_PAGE, q or None)
     for row in rows:
         # DOMAIN.md §9: inspectors' personal details are not public; their departments are, and
         # for whom a peer department's inspector stands in (003 第十七条).
@@ -183,8 +191,27 @@ def public_draw(draw_id: int) -> str:
         pages=_pages(total, TARGETS_PER_PAGE),
         total=total,
         counts_arg=",".join(f"{s}={v['count']}" for s, v in draw.strata.items()),
+        seed_command=_seed_command(draw),
         peers=_peer_summary(draw),
     )
+
+
+# The seed is SHA-256(server entropy ‖ UTF-8(witness input)): a command anyone can paste to check it.
+_SEED_SCRIPT = (
+    "import hashlib,sys; print(hashlib.sha256(bytes.fromhex(sys.argv[1]) + sys.argv[2].encode()).hexdigest())"
+)
+
+
+def _shell_arg(text: str) -> str:
+    """Quote for both a POSIX shell and Windows cmd when the text allows (double quotes, nothing
+    either would expand inside them); otherwise POSIX quoting."""
+    if not any(c in text for c in '"$`\\!%^&|<>\n'):
+        return f'"{text}"'
+    return shlex.quote(text)
+
+
+def _seed_command(draw: Draw) -> str:
+    return f'python3 -c "{_SEED_SCRIPT}" {draw.server_entropy} {_shell_arg(draw.witness_input or "")}'
 
 
 @bp.route("/public/draws/<int:draw_id>/snapshot.csv")
@@ -198,6 +225,25 @@ def public_snapshot(draw_id: int) -> Response:
     resp = Response(data, mimetype="text/csv")
     resp.headers["Content-Disposition"] = f'attachment; filename="draw-{draw.id}-snapshot.csv"'
     resp.headers["X-Content-SHA256"] = draw.snapshot_hash
+    resp.headers["Cache-Control"] = FROZEN_CACHE
+    return resp
+
+
+@bp.route("/public/draws/<int:draw_id>/drawn.csv")
+def public_drawn_list(draw_id: int) -> Response:
+    """The drawn targets exactly as verify_draw.py prints them (``rank,stratum,code``, LF, no
+    header), so an outsider compares the two files line by line (the script does, given this one)."""
+    draw: Draw = _get_or_404(Draw, draw_id)
+    rows = db.session.execute(
+        select(DrawnTarget.rank, DrawnTarget.stratum, Target.code)
+        .join(Target, Target.id == DrawnTarget.target_id)
+        .where(DrawnTarget.draw_id == draw.id)
+        .order_by(DrawnTarget.rank)
+    )
+    body = "".join(f"{rank},{stratum},{code}\n" for rank, stratum, code in rows)
+    resp = Response(body, mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="draw-{draw.id}-drawn.csv"'
+    resp.headers["Cache-Control"] = FROZEN_CACHE
     return resp
 
 
@@ -234,7 +280,7 @@ def draw_list() -> str:
     if status in STATUS_NAMES:
         stmt = stmt.where(Draw.status == status)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page = _page()
+    page = min(_page(), _pages(total, PER_PAGE))
     draws = list(
         db.session.scalars(
             stmt.order_by(Draw.drawn_at.desc(), Draw.id.desc()).offset((page - 1) * PER_PAGE).limit(PER_PAGE)

@@ -82,6 +82,7 @@ def awaiting() -> list[services.Problem]:
 @api_auth(*services.STAFF)
 @blp.response(200, FollowUpSchema(many=True))
 def inspection_follow_ups(inspection_id: int) -> list[FollowUp]:
+    """The follow-ups opened for one inspection."""
     inspection = _inspection(inspection_id)
     return list(
         db.session.scalars(
@@ -106,6 +107,7 @@ def open_follow_up(data: dict[str, Any], inspection_id: int) -> FollowUp:
 @api_auth(*services.STAFF)
 @blp.response(200, FollowUpDetailSchema)
 def get_follow_up(follow_up_id: int) -> FollowUp:
+    """One follow-up with its steps, evidence and events."""
     return _follow_up(follow_up_id)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import func, select
@@ -21,7 +22,6 @@ from server.planning.models import Plan, Task
 from server.planning.schemas import (
     PlanCreateSchema,
     PlanDetailSchema,
-    PlanImportFileSchema,
     PlanImportFormSchema,
     PlanImportResultSchema,
     PlanQuerySchema,
@@ -162,6 +162,7 @@ def create_task(data: dict[str, Any], plan_id: int) -> Task:
 @api_auth(*READERS)
 @blp.response(200, PlanTaskSchema)
 def get_task(task_id: int) -> Task:
+    """One task of a plan, as its department sees it."""
     return services.get_task_for(current_user(), task_id)
 
 
@@ -183,6 +184,7 @@ def update_task(data: dict[str, Any], task_id: int) -> Task:
 @api_auth(*WRITERS)
 @blp.response(204)
 def delete_task(task_id: int) -> None:
+    """Delete a task of a draft plan (one without draws)."""
     user = current_user()
     task = services.get_task_for(user, task_id)
     services.require_edit(user, task.plan)
@@ -192,10 +194,9 @@ def delete_task(task_id: int) -> None:
 
 @blp.route("/plans/import", methods=["POST"])
 @api_auth(*WRITERS)
-@blp.arguments(PlanImportFormSchema, location="form")
-@blp.arguments(PlanImportFileSchema, location="files")
+@blp.arguments(PlanImportFormSchema, location="form", content_type="multipart/form-data")
 @blp.response(200, PlanImportResultSchema)
-def import_plan_table(form: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
+def import_plan_table(form: dict[str, Any]) -> dict[str, Any]:
     """Import a plan table (CSV or XLSX) as a new draft plan; all-or-nothing.
 
     With ``dry_run`` nothing is created and the answer lists every issue by line. A file with errors
@@ -203,7 +204,9 @@ def import_plan_table(form: dict[str, Any], files: dict[str, Any]) -> dict[str, 
     """
     user = current_user()
     dept = services.require_department(user, form["department_id"])
-    upload = files["file"]
+    upload = request.files.get("file")
+    if upload is None:
+        raise ApiError("validation_failed", errors={"files": {"file": ["Missing data for required field."]}})
     data, filename = upload.read(), upload.filename or ""
     if form["dry_run"]:
         preview = preview_plan(data, filename, dept, form["year"])

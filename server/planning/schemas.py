@@ -173,15 +173,16 @@ class PlanTaskCreateSchema(PlanTaskWriteSchema):
 
 
 class PlanImportFormSchema(Schema):
+    """multipart/form-data: the form fields plus ``file`` (documented here, read from request.files:
+    two ``arguments`` locations would leave OpenAPI 2's ``formData`` parameters in an OpenAPI 3
+    document)."""
+
     department_id = fields.Integer(required=True)
     year = fields.Integer(required=True, validate=validate.Range(2000, 2100))
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     document_no = fields.String(load_default="", validate=validate.Length(max=100))
     dry_run = fields.Boolean(load_default=False)
-
-
-class PlanImportFileSchema(Schema):
-    file = Upload(required=True)
+    file = Upload(metadata={"description": "the plan table, CSV or XLSX (required)"})
 
 
 class PlanImportIssueSchema(Schema):

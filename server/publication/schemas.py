@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from server.db import MAX_ID
 from server.i18n import local_tz
 
 MAX_PER_PAGE = 500
@@ -39,12 +40,12 @@ class UpdatedSince(fields.Field[dt.datetime]):
 class FeedQuerySchema(Schema):
     # With updated_since: continue after this inspection id among results changed at exactly that
     # moment (the keyset of the ``next`` link).
-    after = fields.Integer(validate=validate.Range(min=0))
+    after = fields.Integer(validate=validate.Range(min=0, max=MAX_ID))
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_PER_PAGE))
     updated_since = UpdatedSince()
     q = fields.String(validate=validate.Length(max=100))
-    task = fields.Integer(validate=validate.Range(min=1))
-    department = fields.Integer(validate=validate.Range(min=1))
+    task = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    department = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class PublishSchema(Schema):

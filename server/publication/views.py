@@ -74,6 +74,10 @@ EXPORT_COLUMNS = (
     "抽查任务",
     "抽取结果公示",
 )
+EXPORT_WIDTHS = (22, 36, 24, 12, 12, 30, 36, 40)  # characters, per column above
+# The feed and the exports change only when results are published or follow-ups close: a minute of
+# caching (browsers, proxies) spares the database repeated downloads and delays nobody much.
+PUBLIC_CACHE = "public, max-age=60"
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -116,12 +120,16 @@ def public_results() -> str:
     filters = _filters()
     page = max(1, _int_arg("page") or 1)
     results, total = services.public_page(filters, (page - 1) * PER_PAGE, PER_PAGE)
+    pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
+    if page > pages:  # past the end (an old link, fewer results now): the last page, not "nothing"
+        page = pages
+        results, total = services.public_page(filters, (page - 1) * PER_PAGE, PER_PAGE)
     return render_template(
         "publication/results.html",
         results=results,
         total=total,
         page=page,
-        pages=max(1, (total + PER_PAGE - 1) // PER_PAGE),
+        pages=pages,
         filters=filters,
         args=_args(filters),
         tasks=services.public_tasks(),
@@ -231,7 +239,7 @@ def feed() -> Response:
         "items": [feed_item(r) for r in results],
     }
     resp = jsonify(body)
-    resp.headers["Cache-Control"] = "public, max-age=60"
+    resp.headers["Cache-Control"] = PUBLIC_CACHE
     return resp
 
 
@@ -279,6 +287,7 @@ def export_csv() -> Response:
     # stream_with_context keeps the request (its database session, url_for) alive while streaming.
     resp = Response(stream_with_context(generate()), mimetype="text/csv")
     resp.headers["Content-Disposition"] = f'attachment; filename="{_filename("csv")}"'
+    resp.headers["Cache-Control"] = PUBLIC_CACHE
     return resp
 
 
@@ -288,10 +297,16 @@ def export_xlsx() -> Response:
     limit = int(current_app.config["PUBLICATION_EXPORT_MAX_ROWS"])
     if services.export_count(filters) > limit:
         return render_problem(
-            "export_too_large", detail=f"at most {limit} rows; filter by task or department"
+            "export_too_large",
+            detail=translate("最多{limit}行：请按抽查任务或部门筛选，或下载CSV", limit=limit),
         )
     book = Workbook(write_only=True)
     sheet = book.create_sheet("抽查检查结果")
+    # Wide enough to read a credit code, a company name and a link without resizing; the header
+    # stays in view while scrolling.
+    for letter, width in zip("ABCDEFGH", EXPORT_WIDTHS, strict=True):
+        sheet.column_dimensions[letter].width = width
+    sheet.freeze_panes = "A2"
     sheet.append(list(EXPORT_COLUMNS))
     for row in export_rows(filters):
         cells = []
@@ -306,6 +321,7 @@ def export_xlsx() -> Response:
         out.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     resp.headers["Content-Disposition"] = f'attachment; filename="{_filename("xlsx")}"'
+    resp.headers["Cache-Control"] = PUBLIC_CACHE
     return resp
 
 

@@ -58,6 +58,7 @@ class Category(MethodView):
     @api_auth(*STAFF)
     @blp.response(200, ResultCategoryEntrySchema)
     def get(self, category_id: int) -> ResultCategory:
+        """One result category."""
         return _category(category_id)
 
     @api_auth("admin")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from werkzeug.wrappers import Response
 
 from server.web.pwa import serve_shell_file
@@ -39,13 +39,17 @@ def public_index() -> str:
 
 
 @bp.route("/api/problems")
-def problems() -> dict[str, object]:
-    """The problem catalogue: every stable code an API error may carry (the ``type`` links here)."""
+def problems() -> dict[str, object] | str:
+    """The problem catalogue: every stable code an API error may carry. JSON for programs; a
+    browser gets a page with an anchor per code, so a problem's ``type`` (``/api/problems#code``)
+    opens on its entry."""
     from server.errors import CATALOGUE
 
-    return {
-        "problems": [
-            {"code": code, "status": p.status, "title_zh": p.zh, "title_en": p.en}
-            for code, p in sorted(CATALOGUE.items())
-        ]
-    }
+    entries = [
+        {"code": code, "status": p.status, "title_zh": p.zh, "title_en": p.en}
+        for code, p in sorted(CATALOGUE.items())
+    ]
+    accept = request.accept_mimetypes
+    if accept.quality("text/html") > accept.quality("application/json"):
+        return render_template("public/problems.html", problems=entries)
+    return {"problems": entries}

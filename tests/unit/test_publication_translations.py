@@ -43,6 +43,7 @@ AREAS = {
         [
             *sorted((ROOT / "templates" / "publication").glob("*.html")),
             ROOT / "templates" / "public" / "index.html",
+            ROOT / "templates" / "public" / "problems.html",
         ],
         [ROOT / "publication" / "views.py"],
         [

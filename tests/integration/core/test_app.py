@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -105,3 +106,30 @@ def test_foreign_keys_are_enforced_on_every_database(app: Flask) -> None:
         db.session.execute(insert, {"code": "FK-BAD", "parent": 987654})
     assert "foreign key" in str(caught.value).lower()
     db.session.rollback()
+
+
+def test_a_missing_page_speaks_the_readers_language_and_points_to_the_public_pages(
+    client: FlaskClient,
+) -> None:
+    html = client.get("/no-such-page").get_data(as_text=True)
+    assert "没有这个页面" in html and "The requested URL" not in html  # not werkzeug's stock English
+    assert 'href="/results"' in html and 'href="/public/draws"' in html
+    client.get("/lang/en")
+    html = client.get("/no-such-page").get_data(as_text=True)
+    assert "There is no such page" in html and "没有这个页面" not in html
+    # The API keeps the problem document, detail included.
+    assert client.get("/api/v1/nope").json["code"] == "not_found"
+
+
+def test_a_number_too_large_for_the_database_is_bad_input_not_a_crash(client: FlaskClient, make: Any) -> None:
+    headers = make.auth_header(make.user(roles=["admin"]))
+    huge = 10**20
+    for url in (
+        f"/api/v1/reports/kpi?year=2025&department_id={huge}",
+        f"/api/v1/review/queue?department_id={huge}",
+        f"/api/v1/follow-ups?inspection_id={huge}",
+    ):
+        resp = client.get(url, headers=headers)
+        assert resp.status_code == 422 and resp.json["code"] == "validation_failed", url
+    resp = client.post("/api/v1/publication/publish", json={"inspection_ids": [huge]}, headers=headers)
+    assert resp.status_code == 422 and resp.json["code"] == "validation_failed"

@@ -52,6 +52,7 @@ def test_public_pages_need_no_login_and_show_no_inspector(
     assert snapshot.status_code == 200 and snapshot.mimetype == "text/csv"
     assert snapshot.data == blob_store().read(draw.snapshot_hash)
     assert hashlib.sha256(snapshot.data).hexdigest() == draw.snapshot_hash
+    assert snapshot.headers["Cache-Control"] == "public, max-age=86400"  # never changes
 
     algorithm = client.get("/public/draws/algorithm")
     assert algorithm.status_code == 200
@@ -183,3 +184,13 @@ def test_english_pages(client: FlaskClient, county: dict[str, Any]) -> None:
     html = client.get(f"/public/draws/{draw.id}").get_data(as_text=True)
     assert "Snapshot hash" in html and "抽中的检查对象" not in html
     assert "Reproducing" in client.get("/public/draws/algorithm").get_data(as_text=True)
+
+
+def test_drawn_targets_past_the_last_page_show_the_last_page(
+    client: FlaskClient, county: dict[str, Any]
+) -> None:
+    draw = perform_draw(county["task"], today=DRAW_DAY)
+    db.session.commit()
+    html = client.get(f"/public/draws/{draw.id}?page=9").get_data(as_text=True)
+    assert "第1/1页" in html and "没有符合条件的对象" not in html
+    assert all(row.target.code in html for row in _drawn(draw))

@@ -239,6 +239,18 @@ def test_import_dry_run_then_import(
     assert again.status_code == 409 and again.json["code"] == "plan_exists"
 
 
+def test_import_without_a_file_is_a_422_naming_it(
+    client: FlaskClient, bureau: Department, supervisor: User, headers: Headers
+) -> None:
+    form = {"department_id": str(bureau.id), "year": "2025", "title": "没有文件"}
+    resp = client.post(
+        "/api/v1/plans/import", data=form, headers=headers(supervisor), content_type="multipart/form-data"
+    )
+    assert resp.status_code == 422 and resp.json["code"] == "validation_failed"
+    assert resp.json["errors"] == {"files": {"file": ["Missing data for required field."]}}
+    assert _plan_count() == 0
+
+
 def test_import_with_errors_is_a_422_listing_lines(
     client: FlaskClient, bureau: Department, admin: User, headers: Headers
 ) -> None:

@@ -160,6 +160,18 @@ def test_xlsx_export_reads_back_and_holds_text_only(
     assert by_code[world.target.code][1] == world.target.name
     cell = next(c for row in sheet.iter_rows() for c in row if c.value == "=1+2有限公司")
     assert cell.data_type == "s"
+    # Readable when opened: the header stays in view, names and codes are not cut off.
+    assert sheet.freeze_panes == "A2"
+    assert sheet.column_dimensions["A"].width >= 20 and sheet.column_dimensions["B"].width >= 30
+    assert resp.headers["Cache-Control"] == "public, max-age=60"
+
+
+def test_feed_and_csv_may_be_cached_for_a_minute(
+    client: FlaskClient, published: Callable[..., FieldWorld]
+) -> None:
+    published()
+    for url in ("/results/feed.json", "/results/export.csv"):
+        assert client.get(url).headers["Cache-Control"] == "public, max-age=60", url
 
 
 def test_xlsx_export_is_capped(client: FlaskClient, published: Callable[..., FieldWorld]) -> None:
@@ -169,3 +181,6 @@ def test_xlsx_export_is_capped(client: FlaskClient, published: Callable[..., Fie
     resp = client.get("/results/export.xlsx", headers={"Accept": "application/json"})
     assert resp.status_code == 422 and resp.json["code"] == "export_too_large"
     assert client.get("/results/export.csv").status_code == 200  # the CSV streams without a cap
+    page = client.get("/results/export.xlsx", headers={"Accept": "text/html"})
+    assert page.status_code == 422
+    assert "最多1行：请按抽查任务或部门筛选，或下载CSV" in page.get_data(as_text=True)

@@ -135,3 +135,81 @@ def test_paging_keeps_the_filters(client: FlaskClient, published: Callable[..., 
     assert "第2/2页，共21项结果" in page2
     assert "高平市分页测试00有限公司" in page2  # newest first: the first one published is last
     assert client.get("/results?page=abc").status_code == 200
+
+
+def test_numbers_too_large_for_an_id_answer_404_or_422_never_500(client: FlaskClient) -> None:
+    huge = "99999999999999999999"
+    for url in (
+        f"/results/{huge}",
+        f"/public/draws/{huge}",
+        f"/public/draws/{huge}/snapshot.csv",
+        f"/public/draws/{huge}/drawn.csv",
+        f"/api/v1/targets/{huge}",
+    ):
+        assert client.get(url).status_code == 404, url
+    for arg in ("task", "department"):
+        resp = client.get(f"/results/feed.json?{arg}={huge}")
+        assert resp.status_code == 422 and arg in resp.json["errors"]
+    resp = client.get(f"/results/feed.json?updated_since=2025-01-01&after={huge}")
+    assert resp.status_code == 422 and "after" in resp.json["errors"]
+    assert client.get(f"/public/draws?page={huge}").status_code == 200
+
+
+def test_a_page_past_the_end_shows_the_last_page(
+    client: FlaskClient, published: Callable[..., FieldWorld]
+) -> None:
+    published(name="高平市翻页测试有限公司")
+    for url in ("/results?page=50", "/public/draws?page=50"):
+        html = client.get(url).get_data(as_text=True)
+        assert "第1/1页" in html, url
+        assert "没有符合条件" not in html, url
+
+
+def test_public_pages_describe_themselves_for_search_engines_and_link_previews(
+    client: FlaskClient, published: Callable[..., FieldWorld]
+) -> None:
+    import re
+
+    world = published(name="高平市描述测试有限公司")
+    descriptions = {}
+    for url in (
+        "/",
+        "/public/",
+        "/results",
+        f"/results/{world.inspection.id}",
+        "/public/draws",
+        f"/public/draws/{world.draw.id}",
+        "/public/draws/algorithm",
+    ):
+        html = client.get(url).get_data(as_text=True)
+        found = re.search(r'<meta name="description" content="([^"]+)">', html)
+        assert found and len(found.group(1)) > 20, url
+        descriptions[url] = found.group(1)
+    assert world.target.name in descriptions[f"/results/{world.inspection.id}"]
+    assert world.task.name in descriptions[f"/public/draws/{world.draw.id}"]
+    assert len(set(descriptions.values())) >= 5  # the public pages each say what they are
+
+
+def test_english_public_pages_use_english_punctuation_around_english_words(
+    client: FlaskClient, published: Callable[..., FieldWorld]
+) -> None:
+    published()
+    client.get("/lang/en")
+    html = client.get("/results").get_data(as_text=True)
+    assert "market entities only): " in html and "only)：" not in html
+    algorithm = client.get("/public/draws/algorithm").get_data(as_text=True)
+    assert "<code>weight</code>: " in algorithm and "</code>：" not in algorithm
+
+
+def test_the_public_entrance_says_what_each_part_is_and_offers_the_data(client: FlaskClient) -> None:
+    html = client.get("/public/").get_data(as_text=True)
+    for href in (
+        "/results",
+        "/public/draws",
+        "/public/draws/algorithm",
+        "/results/export.csv",
+        "/results/export.xlsx",
+        "/results/feed.json",
+    ):
+        assert f'href="{href}"' in html, href
+    assert "任何人都可以按公开的算法复核" in html
