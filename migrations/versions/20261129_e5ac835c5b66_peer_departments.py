@@ -6,8 +6,8 @@ acting_for_department_id`` names the task department a peer's inspector was draw
 ``replacement.peers`` records a replacement drawn from peers. Existing rows keep NULL (no trade,
 nobody drawn from a peer).
 
-Revision ID: b7d3f9a1c524
-Revises: d8f0b2c4e695
+Revision ID: e5ac835c5b66
+Revises: b7d3f9a1c524
 Create Date: 2026-11-29 17:10:00
 
 """
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "b7d3f9a1c524"
-down_revision = "d8f0b2c4e695"
+revision = "e5ac835c5b66"
+down_revision = "b7d3f9a1c524"
 branch_labels = None
 depends_on = None
 
