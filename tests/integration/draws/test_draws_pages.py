@@ -162,7 +162,20 @@ def test_replacement_through_the_pages(
     )
     assert denied.status_code == 403
 
+    # The leader learns of the request from the bell, which leads to the draw's requests; a leader
+    # of another department is not told.
+    stranger = make.user(roles=["leader"], department=make.department())
+    assert "住院治疗" not in page_as(stranger).get("/notifications").get_data(as_text=True)
+    assert "申请更换" not in page_as(stranger).get("/notifications").get_data(as_text=True)
     boss = page_as(leader)
+    bell = boss.get("/notifications").get_data(as_text=True)
+    assert f"{supervisor.display_name}申请更换执法人员{member.inspector.name}" in bell
+    assert f'value="/draws/{draw.id}#replacements"' in bell
+    boss.set_cookie("lang", "en")
+    assert f"{supervisor.display_name} asks to replace the inspector" in boss.get("/notifications").get_data(
+        as_text=True
+    )
+    boss.set_cookie("lang", "zh_CN")
     csrf = csrf_from(boss, f"/draws/{draw.id}")
     assert 'name="decision"' in boss.get(f"/draws/{draw.id}").get_data(as_text=True)
     resp = boss.post(
