@@ -25,7 +25,7 @@ from server.errors import CATALOGUE, ApiError
 from server.evidence.api import CACHE_CONTROL
 from server.evidence.services import blob_file, can_view_blob, held_blob, is_sha256
 from server.extensions import db
-from server.i18n import current_locale, to_local, today_local, translate
+from server.i18n import current_locale, field_message, to_local, today_local, translate
 from server.inspections.labels import ANSWER_NAMES, OUTCOME_NAMES, ROLE_NAMES, STATE_NAMES
 from server.inspections.models import Inspection, InspectionTask
 from server.inspections.services import inspections_visible_to
@@ -108,7 +108,8 @@ def _problem_message(exc: ApiError) -> str:
     text = entry.en if current_locale() == "en" else entry.zh
     if isinstance(exc.errors, dict):
         details = "; ".join(
-            "; ".join(map(str, v)) if isinstance(v, list) else str(v) for v in exc.errors.values()
+            "; ".join(map(field_message, v)) if isinstance(v, list) else field_message(v)
+            for v in exc.errors.values()
         )
         text = f"{text}: {details}"
     elif exc.detail:
