@@ -203,6 +203,11 @@ def test_withholding_page_and_decision(client: FlaskClient, submitted: Review) -
 
     client.post("/logout", data={"csrf_token": csrf})
     login_page(client, submitted.leader)
+    # The bell tells the leader, and leads to the requests waiting for a decision.
+    bell = _html(client.get("/notifications"))
+    target = submitted.world.target.name
+    assert f"{submitted.supervisor.display_name}申请对{target}的检查结果不予公示，请审批" in bell
+    assert 'value="/review/withholdings"' in bell
     listing = _html(client.get("/review/withholdings"))
     assert "案件调查中" in listing and "批准不予公示</button>" in listing
     csrf = csrf_from(client, "/review/withholdings")
