@@ -142,6 +142,10 @@ def test_replacement_through_the_pages(
     assert member is not None
     web = page_as(supervisor)
     csrf = csrf_from(web, f"/draws/{draw.id}")
+    # Every field of the inline request form has a label (visually hidden: the row says whom).
+    page = web.get(f"/draws/{draw.id}").get_data(as_text=True)
+    assert f'<label class="sr-only" for="reason-{member.id}">更换原因</label>' in page
+    assert f'<label class="sr-only" for="reason-text-{member.id}">说明</label>' in page
     resp = web.post(
         f"/draws/members/{member.id}/replacements",
         data={
@@ -177,6 +181,9 @@ def test_replacement_through_the_pages(
     )
     boss.set_cookie("lang", "zh_CN")
     csrf = csrf_from(boss, f"/draws/{draw.id}")
+    assert f'<label class="sr-only" for="note-{replacement.id}">审批意见</label>' in boss.get(
+        f"/draws/{draw.id}"
+    ).get_data(as_text=True)
     assert 'name="decision"' in boss.get(f"/draws/{draw.id}").get_data(as_text=True)
     resp = boss.post(
         f"/draws/replacements/{replacement.id}/decision",
