@@ -75,6 +75,7 @@ def test_grants_page(client: FlaskClient, make: Any) -> None:
     admin = make.user(roles=["admin"])
     a, b = make.department(), make.department()
     login_page(client, admin)
+    assert '<a href="/admin/users">← 用户管理</a>' in client.get("/admin/grants").get_data(as_text=True)
     csrf = csrf_from(client, "/admin/grants")
     client.post(
         "/admin/grants", data={"csrf_token": csrf, "grantee_id": a.id, "department_id": b.id, "action": "add"}

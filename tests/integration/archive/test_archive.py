@@ -187,6 +187,7 @@ def test_archive_pages(app: Flask, client: FlaskClient, make: Any) -> None:
     assert world.target.name not in client.get("/archive?q=不存在的名称").get_data(as_text=True)
     detail = client.get(f"/archive/{world.inspection.id}").get_data(as_text=True)
     assert "核对通过" in detail
+    assert '<a href="/archive">← 检查档案</a>' in detail  # the way back to the list
     record = db.session.scalar(select(ArchiveRecord))
     assert record is not None and record.manifest_hash in detail
     outsider = make.user(roles=["supervisor"], department=make.department())
