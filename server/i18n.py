@@ -73,6 +73,11 @@ def translate(text: str, **kwargs: object) -> str:
     return text.format(**kwargs) if kwargs else text
 
 
+def colon() -> str:
+    """The colon after a label in running text: full width in Chinese, ": " in English."""
+    return ": " if current_locale() == "en" else "："
+
+
 def local_tz() -> ZoneInfo:
     return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
 

@@ -49,6 +49,7 @@ from tests.support.results import seed_categories
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 CJK = re.compile(r"[\u3400-\u9fff]+")
+WIDE_COLON = re.compile(r"[A-Za-z)]\s*：")
 
 # Not pages: static files, the field app's bundle (its own tests), the language switch (a redirect
 # that sets a cookie; used below), and the JSON API (its own tests, with bearer tokens).
@@ -365,4 +366,8 @@ def test_every_page_as_every_role_in_both_languages(app: Flask, demo: dict[str, 
                     )
                     if left:
                         problems.append(f"{where}: Chinese left in English: {left[:8]}")
+                    # An English label followed by a Chinese full-width colon ("Legal basis：").
+                    odd = [t for t in page.text if WIDE_COLON.search(t) and t not in demo["data"]]
+                    if odd:
+                        problems.append(f"{where}: full-width colon in English: {odd[:3]}")
     assert problems == [], "\n".join(problems)
