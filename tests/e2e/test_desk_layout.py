@@ -3,7 +3,8 @@
 No server process: the browser's requests to http://spotcheck.test are answered in-process by the
 Flask test client (``page.route``), so this costs one small demo county and a few page loads. It
 checks that a page with a wide table never becomes wider than the screen (the table scrolls inside
-its card) and that the navigation flows in rows rather than one link per line.
+its card), that the navigation flows in rows rather than one link per line, and that a select is
+not painted grey as if disabled.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def _serve(app: Flask, client: FlaskClient) -> Any:
     return handle
 
 
-def test_wide_tables_scroll_inside_their_card_on_a_phone(app: Flask, browser: Any) -> None:
+def test_desk_pages_fit_a_phone_and_look_usable(app: Flask, browser: Any) -> None:
     result = app.test_cli_runner().invoke(args=["demo", "--targets", "300"])
     assert result.exit_code == 0, result.output
     admin = db.session.scalar(select(User).where(User.username == "admin"))
@@ -68,6 +69,12 @@ def test_wide_tables_scroll_inside_their_card_on_a_phone(app: Flask, browser: An
             boxes = "[...document.querySelectorAll('.card, .wide')]"
             scrolls = f"{boxes}.some(e => e.scrollWidth > e.clientWidth)"
             assert page.evaluate(scrolls), f"{path}: no card scrolls (is the table wide at all?)"
+        # A select is white like the inputs beside it, not Chromium's grey that reads as disabled.
+        page.goto(ORIGIN + "/directory/targets")
+        colours = page.evaluate(
+            "[...document.querySelectorAll('main select')].map(s => getComputedStyle(s).backgroundColor)"
+        )
+        assert colours and set(colours) == {"rgb(255, 255, 255)"}, colours
         tops = page.evaluate("[...document.querySelectorAll('header.top nav a')].map(a => a.offsetTop)")
         assert len(tops) > 10
         assert len(set(tops)) < len(tops) / 2, "the navigation should flow in rows, several links to a row"
