@@ -175,11 +175,11 @@ def _register_request_hooks(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     from flask_wtf.csrf import generate_csrf
 
-    from server.i18n import current_locale, format_datetime, translate
+    from server.i18n import colon, current_locale, format_datetime, translate
     from server.web.nav import site_nav
 
     app.jinja_env.globals.update(
-        _=translate, csrf_token=generate_csrf, current_locale=current_locale, site_nav=site_nav
+        _=translate, csrf_token=generate_csrf, current_locale=current_locale, site_nav=site_nav, colon=colon
     )
     app.jinja_env.filters["localtime"] = format_datetime
 

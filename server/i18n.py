@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -72,6 +73,11 @@ def translate(text: str, **kwargs: object) -> str:
     return text.format(**kwargs) if kwargs else text
 
 
+def colon() -> str:
+    """The colon after a label in running text: full width in Chinese, ": " in English."""
+    return ": " if current_locale() == "en" else "："
+
+
 def local_tz() -> ZoneInfo:
     return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
 
@@ -92,3 +98,56 @@ def format_datetime(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> s
 
 def today_local() -> dt.date:
     return dt.datetime.now(local_tz()).date()
+
+
+# Field messages come from marshmallow and from the services in English, for the API's problem
+# documents. The pages show them in the user's language: in Chinese through this table (pattern of
+# the English message → Chinese, its numbers carried over); a message not listed stays as it is.
+_FIELD_MESSAGES_ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), zh)
+    for pattern, zh in (
+        (r"Missing data for required field\.?|Field may not be null\.?|required\.?", "必填"),
+        (r"Length must be between (\d+) and (\d+)\.?", "长度应为{0}至{1}个字符"),
+        (r"Longer than maximum length (\d+)\.?", "最多{0}个字符"),
+        (r"Shorter than minimum length (\d+)\.?", "至少{0}个字符"),
+        (r"At most (\d+) characters\.?", "最多{0}个字符"),
+        (r"(\d+)-(\d+) characters\.?", "应为{0}至{1}个字符"),
+        (
+            r"2-40 characters: a-z, 0-9 and _, starting with a letter\.?",
+            "应为2至40个字符：小写字母、数字或下划线，以字母开头",
+        ),
+        (r"Not a valid integer\.?", "应为整数"),
+        (r"Not a valid number\.?", "应为数字"),
+        (r"Not a valid date\.?|A date like (\S+?)\.?", "应为日期，如 2025-09-28"),
+        (r"Not a valid datetime\.?", "应为日期和时间"),
+        (r"Not a valid boolean\.?", "应为是或否"),
+        (r"Not a valid string\.?", "应为文字"),
+        (r"Unknown field\.?", "无法识别的字段"),
+        (r"Must be one of: (.+?)\.?|One of (.+?)\.?", "应为以下之一：{0}"),
+        (
+            r"Must be greater than or equal to (\S+) and less than or equal to (\S+?)\.?",
+            "应在{0}至{1}之间",
+        ),
+        (r"Must be greater than or equal to (\S+?)\.?", "不得小于{0}"),
+        (r"Must be less than or equal to (\S+?)\.?", "不得大于{0}"),
+        (r"A year between (\d+) and (\d+)\.?", "应为{0}至{1}之间的年份"),
+        (r"Say why \(e\.g\. the State Council notice\)\.?", "请填写原因（如国务院办公厅的通知）"),
+        (r"Say why, in at most (\d+) characters\.?", "请填写原因，最多{0}个字符"),
+        (
+            r"The holiday package already covers (\S+?)[–-](\S+?); use overrides\.?",
+            "节假日数据已涵盖{0}–{1}年，请逐日调整",
+        ),
+    )
+)
+
+
+def field_message(message: object) -> str:
+    """A field's validation message in the request's language (see ``_FIELD_MESSAGES_ZH``)."""
+    text = str(message)
+    if current_locale() == "en":
+        return text
+    for pattern, zh in _FIELD_MESSAGES_ZH:
+        found = pattern.fullmatch(text.strip())
+        if found:
+            return zh.format(*(g for g in found.groups() if g is not None))
+    return text

@@ -4,7 +4,7 @@ grant one department sight of another's data, and revoke device tokens."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from server.accounts.auth import current_user, page_auth
@@ -40,15 +40,26 @@ def _form_errors(form: dict[str, str], roles: list[str], new: bool) -> list[str]
     return errors
 
 
+USERS_PER_PAGE = 100
+
+
 @bp.route("/admin/users")
 @page_auth("admin")
 def users() -> str:
     q = request.args.get("q", "").strip()
-    query = select(User).order_by(User.username)
+    query = select(User)
     if q:
         query = query.where(User.username.contains(q) | User.display_name.contains(q))
-    rows = db.session.scalars(query.limit(500)).all()
-    return render_template("accounts/users.html", users=rows, q=q, role_labels=ROLE_LABELS)
+    # Every user reachable page by page (a county has hundreds of inspector accounts).
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // USERS_PER_PAGE))
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
+    rows = db.session.scalars(
+        query.order_by(User.username).offset((page - 1) * USERS_PER_PAGE).limit(USERS_PER_PAGE)
+    ).all()
+    return render_template(
+        "accounts/users.html", users=rows, q=q, role_labels=ROLE_LABELS, page=page, pages=pages, total=total
+    )
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])

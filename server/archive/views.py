@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -57,6 +57,7 @@ def archive_list() -> str:
     return render_template(
         "archive/list.html",
         records=records,
+        archive_after_days=int(current_app.config["ARCHIVE_AFTER_DAYS"]),
         inspections=inspections,
         today=today_local(),
         q=q,

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
 from sqlalchemy import select
 
 from server.accounts.auth import page_auth
@@ -17,6 +17,33 @@ from server.i18n import local_tz
 
 bp = Blueprint("audit", __name__)
 PAGE = 100
+
+
+# The page showing each kind of audited object, so an entry links to what it is about (admins, who
+# read the log, may open every one of them). Kinds without a page of their own are shown as text.
+OBJECT_PAGES = {
+    "account": ("accounts.user_edit", "user_id"),
+    "department": ("directory.department_edit", "department_id"),
+    "draw": ("draws.draw_detail", "draw_id"),
+    "follow_up": ("followup.detail", "follow_up_id"),
+    "import_job": ("directory.import_job", "job_id"),
+    "inspection": ("review.inspection_page", "inspection_id"),
+    "inspector": ("directory.inspector_detail", "inspector_id"),
+    "item": ("directory.item_detail", "item_id"),
+    "plan": ("planning.plan_detail", "plan_id"),
+    "recovery_import": ("recovery.detail", "import_id"),
+    "target": ("directory.target_detail", "target_id"),
+    "task": ("planning.task_detail", "task_id"),
+}
+
+
+def object_url(object_type: str, object_id: str | None) -> str | None:
+    page = OBJECT_PAGES.get(object_type)
+    if page is None or not object_id or not object_id.isdigit():
+        return None
+    endpoint, arg = page
+    values: dict[str, Any] = {arg: int(object_id)}
+    return url_for(endpoint, **values)
 
 
 def _local_day_start(text: str) -> dt.datetime | None:
@@ -79,4 +106,5 @@ def audit_log() -> str:
         next_before=events[-1].seq if len(events) == PAGE else None,
         report=report,
         pretty=lambda d: json.dumps(d, ensure_ascii=False, indent=1, sort_keys=True),
+        object_url=object_url,
     )

@@ -15,7 +15,7 @@ from server.deadlines.calendar import package_years
 from server.deadlines.models import CalendarOverride, CalendarYear
 from server.errors import CATALOGUE, ApiError
 from server.extensions import db
-from server.i18n import current_locale, today_local, translate
+from server.i18n import current_locale, field_message, today_local, translate
 from server.inspections.labels import STATE_NAMES
 
 bp = Blueprint("deadlines", __name__)
@@ -49,7 +49,7 @@ def _message(exc: ApiError) -> str:
     entry = CATALOGUE[exc.code]
     text = entry.en if current_locale() == "en" else entry.zh
     if isinstance(exc.errors, dict):
-        text += ": " + "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.errors.items())
+        text += ": " + "; ".join(" ".join(map(field_message, v)) for v in exc.errors.values())
     elif exc.detail:
         text += f" ({exc.detail})"
     return text

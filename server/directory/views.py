@@ -42,7 +42,7 @@ from server.directory.schemas import (
 from server.directory.search import COUNT_CAP, MAX_OFFSET, search_targets
 from server.errors import CATALOGUE, ApiError
 from server.extensions import db
-from server.i18n import current_locale, today_local, translate
+from server.i18n import current_locale, field_message, today_local, translate
 
 bp = Blueprint("directory", __name__)
 
@@ -123,13 +123,15 @@ def _load(schema: Schema, data: dict[str, Any]) -> tuple[dict[str, Any] | None, 
         return schema.load(data), {}
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_": exc.messages}
-        return None, {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in messages.items()}
+        return None, {
+            k: [field_message(m) for m in (v if isinstance(v, list) else [v])] for k, v in messages.items()
+        }
 
 
 def _problem_errors(exc: ApiError) -> dict[str, list[str]]:
     """A service refusal as form errors: its field messages, or its title at the top."""
     if isinstance(exc.errors, dict):
-        return {k: [str(m) for m in v] for k, v in exc.errors.items()}
+        return {k: [field_message(m) for m in v] for k, v in exc.errors.items()}
     entry = CATALOGUE[exc.code]
     return {"_": [entry.en if current_locale() == "en" else entry.zh]}
 

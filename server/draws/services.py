@@ -1045,7 +1045,35 @@ def request_replacement(member: TeamMember, reason: str, reason_text: str, actor
         actor_id=actor.id,
         details={"member_id": member.id, "inspection_id": inspection.id, "reason": reason},
     )
+    _notify_deciders(replacement, member)
     return replacement
+
+
+# The bell's message to the leaders who may decide a replacement request (a Chinese source string).
+REPLACEMENT_REQUESTED_TEXT = "{requester}申请更换执法人员{inspector}（检查对象：{target}），请审批"
+
+
+def _notify_deciders(replacement: Replacement, member: TeamMember) -> None:
+    """Tell every leader who may decide the request, so it does not wait unseen on the draw page."""
+    from server.notifications.services import notify, users_with_role
+
+    leaders = [u for u in users_with_role("leader") if can_decide_replacement(u, member)]
+    draw_id = member.draw_id or db.session.scalar(
+        select(InspectionTask.draw_id).where(InspectionTask.inspection_id == member.inspection_id).limit(1)
+    )
+    requester = db.session.get(User, replacement.requested_by_id)
+    notify(
+        leaders,
+        "replacement_requested",
+        f"replacement_requested:{replacement.id}",
+        REPLACEMENT_REQUESTED_TEXT,
+        {
+            "requester": requester.display_name if requester else "",
+            "inspector": member.inspector.name,
+            "target": member.inspection.target.name,
+        },
+        f"/draws/{draw_id}#replacements" if draw_id else "",
+    )
 
 
 def slot_department_id(member: TeamMember) -> int:

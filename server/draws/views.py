@@ -24,7 +24,7 @@ from server.draws import services
 from server.draws.models import REPLACEMENT_REASONS, Draw, DrawnTarget, Replacement
 from server.errors import CATALOGUE, ApiError
 from server.extensions import db
-from server.i18n import current_locale, translate
+from server.i18n import current_locale, field_message, translate
 from server.inspections.labels import ROLE_NAMES
 from server.inspections.models import TeamMember
 from server.planning.models import Plan, Task
@@ -76,7 +76,10 @@ def _problem_message(exc: ApiError) -> str:
     entry = CATALOGUE[exc.code]
     text = entry.en if current_locale() == "en" else entry.zh
     if isinstance(exc.errors, dict):
-        text += ": " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
+        text += ": " + "; ".join(
+            "; ".join(map(field_message, v)) if isinstance(v, list) else field_message(v)
+            for v in exc.errors.values()
+        )
     elif exc.detail:
         text += f" ({exc.detail})"
     return text

@@ -138,8 +138,23 @@ def _stage(staging: BlobStore, sha256: str, chunks: Iterable[bytes], max_bytes: 
 
 
 def can_view_blob(user: User, blob: Blob) -> bool:
-    if user.has_role(*STAFF) or blob.uploaded_by_id == user.id:
+    """Admins and the uploader; supervisors and leaders when an inspection of their departments'
+    tasks refers to the file (a photo, a signature, a follow-up step); the team of such an
+    inspection. Anyone else is answered 404, whatever hash they guess or copy from a page."""
+    if user.has_role("admin") or blob.uploaded_by_id == user.id:
         return True
+    if user.has_role("supervisor", "leader"):
+        from server.inspections.models import Inspection
+        from server.inspections.services import inspections_visible_to
+
+        visible = inspections_visible_to(user).with_only_columns(Inspection.id).scalar_subquery()
+        referred = db.session.scalar(
+            select(BlobRef.id)
+            .where(BlobRef.sha256 == blob.sha256, BlobRef.inspection_id.in_(visible))
+            .limit(1)
+        )
+        if referred is not None:
+            return True
     from server.directory.models import Inspector
     from server.inspections.models import TeamMember
 

@@ -16,7 +16,7 @@ from server.accounts.services import visible_department_ids
 from server.directory.models import TARGET_KINDS, TARGET_STATUSES, Department, TargetTag
 from server.errors import CATALOGUE, ApiError
 from server.extensions import db
-from server.i18n import current_locale, today_local, translate
+from server.i18n import current_locale, field_message, today_local, translate
 from server.planning import services
 from server.planning.importing import import_plan, preview_plan, problem_code
 from server.planning.models import MODES, PLAN_STATUSES, Plan, Task
@@ -73,7 +73,8 @@ def _problem_message(exc: ApiError) -> str:
     text = entry.en if current_locale() == "en" else entry.zh
     if isinstance(exc.errors, dict):
         details = "; ".join(
-            f"{'; '.join(map(str, v)) if isinstance(v, list) else v}" for v in exc.errors.values()
+            f"{'; '.join(map(field_message, v)) if isinstance(v, list) else field_message(v)}"
+            for v in exc.errors.values()
         )
         text = f"{text}: {details}"
     elif exc.detail:
@@ -565,7 +566,7 @@ def _save_task(plan: Plan, task: Task | None) -> Response | tuple[str, int]:
         except ApiError as exc:
             db.session.rollback()
             if exc.code == "validation_failed" and isinstance(exc.errors, dict):
-                errors = {k: "; ".join(map(str, v)) for k, v in exc.errors.items()}
+                errors = {k: "; ".join(map(field_message, v)) for k, v in exc.errors.items()}
             else:
                 errors = {"form": _problem_message(exc)}
         else:

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from server.accounts.auth import current_user, page_auth
 from server.errors import CATALOGUE, ApiError
 from server.extensions import db
-from server.i18n import current_locale, translate
+from server.i18n import current_locale, field_message, translate
 from server.results import services
 from server.results.models import ResultCategory
 
@@ -33,7 +33,8 @@ def _problem_message(exc: ApiError) -> str:
     text = entry.en if current_locale() == "en" else entry.zh
     if isinstance(exc.errors, dict):
         text += ": " + "; ".join(
-            "; ".join(map(str, v)) if isinstance(v, list) else str(v) for v in exc.errors.values()
+            "; ".join(map(field_message, v)) if isinstance(v, list) else field_message(v)
+            for v in exc.errors.values()
         )
     elif exc.detail:
         text += f" ({exc.detail})"

@@ -356,7 +356,33 @@ def approve_inspection(
         actor=actor,
     )
     refresh_inspection(inspection)
+    if not publish:
+        _notify_withholding_deciders(inspection, actor)
     return result
+
+
+# The bell's message to the leaders who may decide a request not to publish (a Chinese source string).
+WITHHOLD_REQUESTED_TEXT = "{requester}申请对{target}的检查结果不予公示，请审批"
+
+
+def _notify_withholding_deciders(inspection: Inspection, actor: User) -> None:
+    """Tell the leaders who see the inspection (the requester decides nothing on their own request)."""
+    from server.notifications.services import notify, users_with_role
+
+    leaders = [
+        u
+        for u in users_with_role("leader")
+        if u.id != actor.id
+        and db.session.scalar(inspections_visible_to(u).where(Inspection.id == inspection.id).limit(1))
+    ]
+    notify(
+        leaders,
+        "withhold_requested",
+        f"withhold_requested:inspection:{inspection.id}",
+        WITHHOLD_REQUESTED_TEXT,
+        {"requester": actor.display_name, "target": inspection.target.name},
+        "/review/withholdings",
+    )
 
 
 def queue_row(inspection: Inspection, today: dt.date) -> dict[str, Any]:

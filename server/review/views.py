@@ -23,10 +23,9 @@ from server.accounts.services import visible_department_ids
 from server.directory.models import Department
 from server.errors import CATALOGUE, ApiError
 from server.evidence.api import CACHE_CONTROL
-from server.evidence.models import BlobRef
 from server.evidence.services import blob_file, can_view_blob, held_blob, is_sha256
 from server.extensions import db
-from server.i18n import current_locale, to_local, today_local, translate
+from server.i18n import current_locale, field_message, to_local, today_local, translate
 from server.inspections.labels import ANSWER_NAMES, OUTCOME_NAMES, ROLE_NAMES, STATE_NAMES
 from server.inspections.models import Inspection, InspectionTask
 from server.inspections.services import inspections_visible_to
@@ -109,7 +108,8 @@ def _problem_message(exc: ApiError) -> str:
     text = entry.en if current_locale() == "en" else entry.zh
     if isinstance(exc.errors, dict):
         details = "; ".join(
-            "; ".join(map(str, v)) if isinstance(v, list) else str(v) for v in exc.errors.values()
+            "; ".join(map(field_message, v)) if isinstance(v, list) else field_message(v)
+            for v in exc.errors.values()
         )
         text = f"{text}: {details}"
     elif exc.detail:
@@ -506,30 +506,17 @@ def decide_withholding(inspection_id: int) -> Response:
 # -- evidence images -------------------------------------------------------------------------------
 
 
-def _staff_may_see_blob(user: User, sha256: str) -> bool:
-    """Staff see evidence of inspections they may see (admins everything)."""
-    if user.has_role("admin"):
-        return True
-    visible = inspections_visible_to(user).with_only_columns(Inspection.id).scalar_subquery()
-    found = db.session.scalar(
-        select(BlobRef.id).where(BlobRef.sha256 == sha256, BlobRef.inspection_id.in_(visible)).limit(1)
-    )
-    return found is not None
-
-
 @bp.route("/review/blobs/<sha256>")
 @page_auth()
 def blob(sha256: str) -> Response:
     """A photo or signature image (thumb, review or original) for the staff pages; 404 unless the
-    user may see it (``can_view_blob`` and, for staff, an inspection of theirs refers to it)."""
+    user may see it (``can_view_blob``: for staff, an inspection of theirs refers to it)."""
     rendition = request.args.get("rendition", "thumb")
     if rendition not in RENDITIONS or not is_sha256(sha256):
         abort(404)
     user = current_user()
     found = held_blob(sha256)
     if found is None or not can_view_blob(user, found):
-        abort(404)
-    if user.has_role(*STAFF) and found.uploaded_by_id != user.id and not _staff_may_see_blob(user, sha256):
         abort(404)
     path, content_type, etag = blob_file(found, rendition)
     # blob_file may make the renditions on a file's first view (evidence services): keep them.

@@ -10,7 +10,9 @@ from pathlib import Path
 from server import jobs
 from server.deadlines import services as deadlines
 from server.deadlines import views as deadline_views
+from server.draws import services as draws
 from server.reports import views as report_views
+from server.review import services as review
 from server.scheduler import views as job_views
 
 ROOT = Path(__file__).resolve().parents[2] / "server"
@@ -47,6 +49,8 @@ def _source_strings() -> set[str]:
     found |= {
         deadlines.REMINDER_TEXT,
         deadlines.LATE_TEXT,
+        draws.REPLACEMENT_REQUESTED_TEXT,
+        review.WITHHOLD_REQUESTED_TEXT,
         "审计日志校验失败：{problem}",
         "合计",
         "部门",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -74,6 +75,7 @@ def test_grants_page(client: FlaskClient, make: Any) -> None:
     admin = make.user(roles=["admin"])
     a, b = make.department(), make.department()
     login_page(client, admin)
+    assert '<a href="/admin/users">← 用户管理</a>' in client.get("/admin/grants").get_data(as_text=True)
     csrf = csrf_from(client, "/admin/grants")
     client.post(
         "/admin/grants", data={"csrf_token": csrf, "grantee_id": a.id, "department_id": b.id, "action": "add"}
@@ -113,3 +115,24 @@ def test_password_change_ends_web_sessions(client: FlaskClient, make: Any) -> No
         },
     )
     assert other.display_name not in other_client.get("/").get_data(as_text=True)
+
+
+def test_the_user_list_pages_through_every_account(client: FlaskClient, make: Any) -> None:
+    from server.accounts.admin_views import USERS_PER_PAGE
+    from server.accounts.services import create_user
+
+    admin = make.user(roles=["admin"], username="a-admin")
+    for n in range(USERS_PER_PAGE + 4):  # more than a page, without a commit per user
+        create_user(f"insp{n:03d}", "correct horse battery staple", f"检查员{n}", ["inspector"], None)
+    db.session.commit()
+    login_page(client, admin)
+    first = client.get("/admin/users").get_data(as_text=True)
+    rows = re.compile(r'href="/admin/users/\d+"')
+    assert len(rows.findall(first)) == USERS_PER_PAGE
+    assert f"第1/2页，共{USERS_PER_PAGE + 5}个用户" in first and "/admin/users?page=2" in first
+    second = client.get("/admin/users?page=2").get_data(as_text=True)
+    assert len(rows.findall(second)) == 5 and "insp103" in second and "/admin/users?page=1" in second
+    found = client.get("/admin/users?q=insp10").get_data(as_text=True)
+    assert "第1/1页，共4个用户" in found  # insp100 … insp103
+    client.set_cookie("lang", "en")
+    assert f"Page 1 of 2, {USERS_PER_PAGE + 5} users" in client.get("/admin/users").get_data(as_text=True)

@@ -180,10 +180,14 @@ def test_archive_pages(app: Flask, client: FlaskClient, make: Any) -> None:
     login_page(client, supervisor)
     listing = client.get("/archive").get_data(as_text=True)
     assert world.target.name in listing and "2027-12-03" in listing
+    # The page says when an inspection gets here (the configured delay after publication).
+    days = app.config["ARCHIVE_AFTER_DAYS"]
+    assert f"结果公示（或经领导批准不予公示）满{days}天、后续处置全部完结的检查" in listing
     assert world.target.name in client.get(f"/archive?q={world.target.code[:8]}").get_data(as_text=True)
     assert world.target.name not in client.get("/archive?q=不存在的名称").get_data(as_text=True)
     detail = client.get(f"/archive/{world.inspection.id}").get_data(as_text=True)
     assert "核对通过" in detail
+    assert '<a href="/archive">← 检查档案</a>' in detail  # the way back to the list
     record = db.session.scalar(select(ArchiveRecord))
     assert record is not None and record.manifest_hash in detail
     outsider = make.user(roles=["supervisor"], department=make.department())

@@ -187,3 +187,21 @@ def test_audit_page_filters_and_verifies(five: list[AuditEvent], client: FlaskCl
 def test_audit_page_is_for_admins(app: Flask, client: FlaskClient, make: Any) -> None:
     login_page(client, make.user(roles=["leader"], department=make.department()))
     assert client.get("/admin/audit").status_code == 403
+
+
+def test_log_entries_link_to_the_object_they_are_about(app: Flask, client: FlaskClient, make: Any) -> None:
+    from server.audit.views import OBJECT_PAGES, object_url
+
+    admin = make.user(roles=["admin"])
+    dept = make.department()
+    record_event("department.updated", "department", dept.id, actor_id=admin.id)
+    record_event("blob.uploaded", "blob", "ab" * 32, actor_id=admin.id)  # no page of its own
+    db.session.commit()
+    login_page(client, admin)
+    html = client.get("/admin/audit").get_data(as_text=True)
+    assert f'<a href="/directory/departments/{dept.id}/edit">department {dept.id}</a>' in html
+    assert f"blob {'ab' * 32}</td>" in html
+    with app.test_request_context():
+        # Every kind maps to a page that exists (url_for raises for an unknown endpoint or argument).
+        assert all(object_url(kind, "7") for kind in OBJECT_PAGES)
+        assert object_url("inspection", "not-a-number") is None

@@ -231,6 +231,18 @@ def test_department_form(admin_client: FlaskClient, world: World) -> None:
         },
     )
     assert bad.status_code == 422
+    # marshmallow's messages are English (the API's); a Chinese page shows them in Chinese.
+    blank = _post(
+        admin_client, "/directory/departments/new", {"code": "", "name": "留下的名字", "level": "station"}
+    )
+    assert blank.status_code == 422 and "留下的名字" in _html(blank)
+    assert "长度应为1至32个字符" in _html(blank) and "Length must be" not in _html(blank)
+    admin_client.set_cookie("lang", "en")
+    blank = _post(
+        admin_client, "/directory/departments/new", {"code": "", "name": "留下的名字", "level": "station"}
+    )
+    assert "Length must be between 1 and 32." in _html(blank)
+    admin_client.set_cookie("lang", "zh_CN")
     station = db.session.scalar(select(Department).where(Department.code == "WS-01"))
     assert station is not None and station.parent_id == world.dept.id
 

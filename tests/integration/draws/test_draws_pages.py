@@ -143,6 +143,10 @@ def test_replacement_through_the_pages(
     assert member is not None
     web = page_as(supervisor)
     csrf = csrf_from(web, f"/draws/{draw.id}")
+    # Every field of the inline request form has a label (visually hidden: the row says whom).
+    page = web.get(f"/draws/{draw.id}").get_data(as_text=True)
+    assert f'<label class="sr-only" for="reason-{member.id}">更换原因</label>' in page
+    assert f'<label class="sr-only" for="reason-text-{member.id}">说明</label>' in page
     resp = web.post(
         f"/draws/members/{member.id}/replacements",
         data={
@@ -163,8 +167,24 @@ def test_replacement_through_the_pages(
     )
     assert denied.status_code == 403
 
+    # The leader learns of the request from the bell, which leads to the draw's requests; a leader
+    # of another department is not told.
+    stranger = make.user(roles=["leader"], department=make.department())
+    assert "住院治疗" not in page_as(stranger).get("/notifications").get_data(as_text=True)
+    assert "申请更换" not in page_as(stranger).get("/notifications").get_data(as_text=True)
     boss = page_as(leader)
+    bell = boss.get("/notifications").get_data(as_text=True)
+    assert f"{supervisor.display_name}申请更换执法人员{member.inspector.name}" in bell
+    assert f'value="/draws/{draw.id}#replacements"' in bell
+    boss.set_cookie("lang", "en")
+    assert f"{supervisor.display_name} asks to replace the inspector" in boss.get("/notifications").get_data(
+        as_text=True
+    )
+    boss.set_cookie("lang", "zh_CN")
     csrf = csrf_from(boss, f"/draws/{draw.id}")
+    assert f'<label class="sr-only" for="note-{replacement.id}">审批意见</label>' in boss.get(
+        f"/draws/{draw.id}"
+    ).get_data(as_text=True)
     assert 'name="decision"' in boss.get(f"/draws/{draw.id}").get_data(as_text=True)
     resp = boss.post(
         f"/draws/replacements/{replacement.id}/decision",

@@ -14,7 +14,7 @@ from PIL import ExifTags, Image
 from sqlalchemy import func, select
 
 from server.audit.models import AuditEvent
-from server.evidence.models import Blob
+from server.evidence.models import Blob, BlobRef
 from server.extensions import db
 from server.storage import BlobStore
 from tests.integration.evidence.helpers import Person, get, person, put, sha, stored_files
@@ -27,6 +27,8 @@ from tests.integration.evidence.imagefiles import (
     signature_png,
     two_tone,
 )
+from tests.support import factories
+from tests.support.field import field_world
 
 
 def _count(model: type) -> int:
@@ -92,13 +94,12 @@ def test_phone_upload_flow(app: Flask, client: FlaskClient, inspector: Person) -
     ]
 
 
-def test_renditions_are_upright_and_carry_no_gps(
-    client: FlaskClient, inspector: Person, supervisor: Person
-) -> None:
+def test_renditions_are_upright_and_carry_no_gps(client: FlaskClient, inspector: Person) -> None:
     photo = field_photo((2400, 1800))
     assert put(client, inspector, photo).status_code == 201
+    admin = person("admin")
     for name, edge in (("review", 1600), ("thumb", 320)):
-        resp = get(client, f"/api/v1/blobs/{sha(photo)}?rendition={name}", supervisor)
+        resp = get(client, f"/api/v1/blobs/{sha(photo)}?rendition={name}", admin)
         assert resp.status_code == 200
         assert resp.mimetype == "image/jpeg"
         with Image.open(io.BytesIO(resp.data)) as out:
@@ -259,18 +260,38 @@ def test_authentication_is_required(client: FlaskClient, inspector: Person) -> N
     assert client.head(url, headers=bad).status_code == 401
 
 
-def test_who_may_see_evidence(client: FlaskClient, inspector: Person, supervisor: Person) -> None:
+def test_who_may_see_evidence(client: FlaskClient) -> None:
+    world = field_world()
+    uploader = Person(world.users["a"], factories.auth_header(world.users["a"], device_id="device-a"))
     photo = field_photo()
     url = f"/api/v1/blobs/{sha(photo)}"
-    assert put(client, inspector, photo).status_code == 201
+    assert put(client, uploader, photo).status_code == 201
     stranger = person("inspector")
+    admin = person("admin")
+    own = factories.user(roles=["supervisor"], department=world.department)
+    supervisor = Person(own, factories.auth_header(own, device_id="device-own"))
+    other = factories.user(roles=["supervisor", "leader"], department=factories.department())
+    elsewhere = Person(other, factories.auth_header(other, device_id="device-other"))
     # Anyone signed in may ask whether a file is held (a phone checks before deleting its copy) ...
     assert client.head(url, headers=stranger.headers).status_code == 200
-    # ... but only staff and the uploader see the file and its metadata (GPS is personal data).
+    # ... but before a record refers to it only the uploader and admins see the file and its
+    # metadata (GPS is personal data) ...
     for path in (url, f"{url}/meta", f"{url}?rendition=review"):
-        assert get(client, path, stranger).json["code"] == "forbidden"
-        assert get(client, path, inspector).status_code == 200
+        assert get(client, path, uploader).status_code == 200
+        assert get(client, path, admin).status_code == 200
+        for who in (stranger, supervisor, elsewhere):
+            assert get(client, path, who).json["code"] == "forbidden"
+    # ... then also the staff of the inspection's department and its team, never another department.
+    db.session.add(
+        BlobRef(sha256=sha(photo), inspection_id=world.inspection.id, source="photo", source_id="p-1")
+    )
+    db.session.commit()
+    teammate = Person(world.users["b"], factories.auth_header(world.users["b"], device_id="device-b"))
+    for path in (url, f"{url}/meta", f"{url}?rendition=review"):
         assert get(client, path, supervisor).status_code == 200
+        assert get(client, path, teammate).status_code == 200
+        assert get(client, path, elsewhere).json["code"] == "forbidden"
+        assert get(client, path, stranger).json["code"] == "forbidden"
     assert get(client, f"{url}/meta", supervisor).json["gps_lat"] == pytest.approx(39.9075)
 
 

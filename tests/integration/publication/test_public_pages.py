@@ -45,6 +45,10 @@ def test_published_results_are_listed_with_task_departments_date_category_and_dr
     assert client.get(f"/results/{waiting.inspection.id}").status_code == 404
     assert client.get(f"/results/{never.inspection.id}").status_code == 404
     assert client.get("/results/999999").status_code == 404
+    # In English the kind of target reads as in the directory, not as a plan's scope ("enterprises").
+    client.set_cookie("lang", "en")
+    english = client.get(f"/results/{world.inspection.id}").get_data(as_text=True)
+    assert "<dd>Enterprise</dd>" in english
 
 
 def test_public_pages_show_no_inspector_photo_signature_or_personal_data_of_individuals(

@@ -133,6 +133,13 @@ def test_admin_pages(client: FlaskClient) -> None:
         "/admin/result-categories", data={**form, "code": "other_one", "name": " ", "name_en": "Kept"}
     )
     assert blank.status_code == 422 and 'value="Kept"' in blank.get_data(as_text=True)
+    # The service's message is English for the API; the Chinese page says it in Chinese.
+    odd = client.post("/admin/result-categories", data={**form, "code": "9x"})
+    assert odd.status_code == 422 and "小写字母、数字或下划线" in odd.get_data(as_text=True)
+    client.set_cookie("lang", "en")
+    odd = client.post("/admin/result-categories", data={**form, "code": "9x"})
+    assert "starting with a letter" in odd.get_data(as_text=True)
+    client.set_cookie("lang", "zh_CN")
 
     edit = client.post(
         f"/admin/result-categories/{made.id}",

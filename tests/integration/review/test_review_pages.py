@@ -110,6 +110,11 @@ def test_return_by_page_needs_csrf_and_keeps_typed_text(client: FlaskClient, sub
     csrf = csrf_from(client, f"/review/inspections/{inspection_id}")
     empty = client.post(path, data={"version": "1", "comment": " ", f"item_{cp1}": "", "csrf_token": csrf})
     assert empty.status_code == 422 and "退回须填写总体意见" in _html(empty)
+    # The message sits above the forms at the foot of a long page; the forms post to its anchor so
+    # the browser shows it rather than the top of the page.
+    assert 'id="review-error"' in _html(empty)
+    assert f'action="{path}#review-error" id="return-form"' in _html(empty)
+    assert f'action="/review/inspections/{inspection_id}/approve#review-error"' in _html(empty)
     stale = client.post(path, data={"version": "3", f"item_{cp2}": "核实地址", "csrf_token": csrf})
     assert stale.status_code == 409 and "核实地址" in _html(stale)  # the reviewer's text is not lost
 
@@ -196,6 +201,11 @@ def test_withholding_page_and_decision(client: FlaskClient, submitted: Review) -
 
     client.post("/logout", data={"csrf_token": csrf})
     login_page(client, submitted.leader)
+    # The bell tells the leader, and leads to the requests waiting for a decision.
+    bell = _html(client.get("/notifications"))
+    target = submitted.world.target.name
+    assert f"{submitted.supervisor.display_name}申请对{target}的检查结果不予公示，请审批" in bell
+    assert 'value="/review/withholdings"' in bell
     listing = _html(client.get("/review/withholdings"))
     assert "案件调查中" in listing and "批准不予公示</button>" in listing
     csrf = csrf_from(client, "/review/withholdings")
