@@ -9,12 +9,18 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from sqlalchemy import Select, func, select
 
 from server.db import Base
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
+
+
+def count_rows(stmt: Select[Any]) -> int:
+    """How many rows ``stmt`` returns (its ORDER BY dropped): the total a shortened list names."""
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"

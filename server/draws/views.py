@@ -35,6 +35,7 @@ bp = Blueprint("draws", __name__)
 
 STAFF = services.STAFF
 PER_PAGE = 20
+WAITING_SHOWN = 50  # tasks waiting for a draw shown at once; the search narrows them
 TARGETS_PER_PAGE = 100
 SCRIPT = Path(__file__).with_name("verify_draw.py")
 # A draw's snapshot and drawn targets never change once drawn (voiding or replacing an inspector
@@ -298,12 +299,15 @@ def draw_list() -> str:
     )
     if q:
         waiting_stmt = waiting_stmt.where(Task.name.contains(q, autoescape=True))
-    waiting = [t for t in db.session.scalars(waiting_stmt.limit(200)) if services.can_manage_task(user, t)]
+    # Filtered in Python (who may manage a task is not one SQL condition), so over all of them: a
+    # limit before the filter could hide the user's own tasks behind others'.
+    waiting = [t for t in db.session.scalars(waiting_stmt) if services.can_manage_task(user, t)]
     return render_template(
         "draws/list.html",
         draws=draws,
         counts=_counts([d.id for d in draws]),
-        waiting=waiting[:50],
+        waiting=waiting[:WAITING_SHOWN],
+        waiting_total=len(waiting),
         q=q,
         status=status,
         page=page,

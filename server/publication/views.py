@@ -36,7 +36,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from server.accounts.auth import current_user, page_auth
 from server.errors import CATALOGUE, ApiError, problem_body, render_problem
-from server.extensions import db
+from server.extensions import count_rows, db
 from server.i18n import current_locale, today_local, translate
 from server.inspections.models import Inspection
 from server.inspections.services import inspections_visible_to
@@ -334,11 +334,17 @@ def _problem_message(exc: ApiError) -> str:
     return f"{text} ({exc.detail})" if exc.detail else text
 
 
+# The oldest approvals first; publishing them brings the next ones onto the page.
+WAITING_SHOWN = 500
+
+
 @bp.route("/publication")
 @page_auth(*STAFF)
 def staff_pending() -> str:
     user = current_user()
-    waiting = list(db.session.scalars(services.awaiting_publication(user).limit(500)))
+    pending = services.awaiting_publication(user)
+    waiting = list(db.session.scalars(pending.limit(WAITING_SHOWN)))
+    waiting_total = count_rows(pending)
     results = {i.id: services.result_of(i) for i in waiting}
     visible = inspections_visible_to(user).with_only_columns(Inspection.id)
     recent = list(
@@ -352,6 +358,7 @@ def staff_pending() -> str:
     return render_template(
         "publication/staff.html",
         waiting=waiting,
+        waiting_total=waiting_total,
         results=results,
         due={i.id: services.publication_due_on(i) for i in waiting},
         publishable={i.id: services.why_not_publishable(i, results[i.id]) is None for i in waiting},

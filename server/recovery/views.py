@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from server.accounts.auth import current_user, page_auth
 from server.errors import CATALOGUE, ApiError
-from server.extensions import csrf, db
+from server.extensions import count_rows, csrf, db
 from server.i18n import current_locale, translate
 from server.inspections.labels import ANSWER_NAMES, OUTCOME_NAMES, STATE_NAMES
 from server.recovery import services
@@ -141,8 +141,10 @@ def imports() -> str | Response | tuple[str, int]:
             db.session.rollback()
             problem = {"title": reason(exc.code), "detail": exc.detail or "", "code": exc.code}
             status = exc.status
-    rows = db.session.scalars(services.visible_imports(current_user()).limit(50)).all()
-    return render_template("recovery/list.html", **_context(rows=rows, problem=problem)), status
+    visible = services.visible_imports(current_user())
+    rows = db.session.scalars(visible.limit(50)).all()
+    total = count_rows(visible)
+    return render_template("recovery/list.html", **_context(rows=rows, total=total, problem=problem)), status
 
 
 @bp.route("/<int:import_id>")

@@ -24,7 +24,7 @@ from server.directory.models import Department
 from server.errors import CATALOGUE, ApiError
 from server.evidence.api import CACHE_CONTROL
 from server.evidence.services import blob_file, can_view_blob, held_blob, is_sha256
-from server.extensions import db
+from server.extensions import count_rows, db
 from server.i18n import current_locale, field_message, to_local, today_local, translate
 from server.inspections.labels import ANSWER_NAMES, OUTCOME_NAMES, ROLE_NAMES, STATE_NAMES
 from server.inspections.models import Inspection, InspectionTask
@@ -431,14 +431,13 @@ def withholdings() -> str:
     """Requests not to publish a result, waiting for a leader; and the latest decisions."""
     user = current_user()
     load = (selectinload(InspectionResult.category_links),)
+    requested = results.withholdings_visible_to(user, "requested")
     pending = list(
         db.session.scalars(
-            results.withholdings_visible_to(user, "requested")
-            .order_by(InspectionResult.entered_at, InspectionResult.id)
-            .options(*load)
-            .limit(200)
+            requested.order_by(InspectionResult.entered_at, InspectionResult.id).options(*load).limit(200)
         )
     )
+    pending_total = count_rows(requested)
     decided = list(
         db.session.scalars(
             results.withholdings_visible_to(user, None)
@@ -462,6 +461,7 @@ def withholdings() -> str:
     return render_template(
         "review/withholdings.html",
         pending=pending,
+        pending_total=pending_total,
         decided=decided,
         inspections=inspections,
         people=people,

@@ -178,3 +178,23 @@ def test_publish_due_command_with_a_frozen_clock(app: Flask) -> None:
     assert bad.exit_code != 0 and "ISO 8601" in bad.output
     published_at = db.session.scalars(select(Inspection.published_at)).one()
     assert published_at is not None and published_at.isoformat() == "2025-06-06T00:00:00"
+
+
+def test_a_shortened_waiting_list_says_how_many_there_are(
+    page_as: Callable[[User], FlaskClient], monkeypatch: object
+) -> None:
+    import pytest
+
+    from server.publication import views
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    first = field_world(name="高平市甲公司")
+    approve(first.inspection, categories=("no_problem",))
+    second = field_world(name="高平市乙公司")
+    approve(second.inspection, categories=("no_problem",))
+    web = page_as(factories.user(roles=["admin"]))  # sees both departments
+    html = web.get("/publication").get_data(as_text=True)
+    assert "高平市甲公司" in html and "高平市乙公司" in html and "只显示前" not in html
+    monkeypatch.setattr(views, "WAITING_SHOWN", 1)
+    html = web.get("/publication").get_data(as_text=True)
+    assert "只显示前1条，共2条。" in html
