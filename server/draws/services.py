@@ -1236,7 +1236,38 @@ def decide_replacement(
     replacement.decision_note = note
     db.session.flush()
     record_event("replacement.decided", "replacement", replacement.id, actor_id=actor.id, details=details)
+    _notify_requester(replacement, out, chosen.name if approve else None)
     return replacement
+
+
+# The bell's messages to whoever asked for a replacement, once a leader decided (Chinese sources).
+REPLACEMENT_APPROVED_TEXT = (
+    "更换执法人员的申请已批准：{inspector}由随机抽取的{replacement}接替（检查对象：{target}）"
+)
+REPLACEMENT_REJECTED_TEXT = "更换执法人员的申请未获批准：{inspector}（检查对象：{target}）"
+
+
+def _notify_requester(replacement: Replacement, out: TeamMember, replacement_name: str | None) -> None:
+    """Tell the one who asked how the leader decided, and who came in."""
+    from server.notifications.services import notify
+
+    requester = db.session.get(User, replacement.requested_by_id)
+    if requester is None:
+        return
+    draw_id = out.draw_id or db.session.scalar(
+        select(InspectionTask.draw_id).where(InspectionTask.inspection_id == out.inspection_id).limit(1)
+    )
+    params = {"inspector": out.inspector.name, "target": out.inspection.target.name}
+    if replacement_name is not None:
+        params["replacement"] = replacement_name
+    notify(
+        [requester],
+        "replacement_decided",
+        f"replacement_decided:{replacement.id}",
+        REPLACEMENT_APPROVED_TEXT if replacement_name is not None else REPLACEMENT_REJECTED_TEXT,
+        params,
+        f"/draws/{draw_id}#replacements" if draw_id else "",
+    )
 
 
 # -- verify ----------------------------------------------------------------------------------------

@@ -195,6 +195,12 @@ def test_replacement_through_the_pages(
     assert replacement.status == "approved"
     page = boss.get(f"/draws/{draw.id}").get_data(as_text=True)
     assert "已批准" in page and "已更换" in page
+    # Whoever asked learns the decision, and who came in, from the bell.
+    db.session.refresh(replacement)
+    incoming = db.session.get(TeamMember, replacement.in_member_id)
+    assert incoming is not None
+    told = page_as(supervisor).get("/notifications").get_data(as_text=True)
+    assert f"{member.inspector.name}由随机抽取的{incoming.inspector.name}接替" in told
 
 
 def test_english_pages(client: FlaskClient, county: dict[str, Any]) -> None:
