@@ -8,7 +8,7 @@ from flask import g
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from server.accounts.auth import api_auth, current_user
+from server.accounts.auth import api_auth, current_user, no_login
 from server.accounts.models import ApiToken
 from server.accounts.schemas import DeviceSchema, TokenRequestSchema, TokenSchema, UserSchema
 from server.accounts.services import authenticate, issue_token, revoke_token
@@ -22,6 +22,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Login 
 @blp.arguments(TokenRequestSchema)
 @blp.response(201, TokenSchema)
 @blp.doc(security=[])  # the login itself: no token yet
+@no_login
 def login(data: dict[str, Any]) -> dict[str, Any]:
     """Log in on a device; returns a bearer token bound to that device."""
     user = authenticate(data["username"], data["password"])

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import g, redirect, request, session, url_for
+from flask import current_app, g, redirect, request, session, url_for
 
 from server.accounts.models import User
 from server.accounts.services import user_for_token
@@ -14,6 +14,20 @@ from server.errors import ApiError
 from server.extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def no_login(view: F) -> F:
+    """Mark an API view that needs no token (the logins themselves); every other ``/api/v1`` view
+    answers ``auth_required`` before it reads its input, so a caller without a token learns
+    nothing of what the endpoint expects. Pair it with ``@blp.doc(security=[])`` for OpenAPI."""
+    view.no_login = True  # type: ignore[attr-defined]  # copied onto the wrappers by functools.wraps
+    return view
+
+
+def _needs_login(endpoint: str | None) -> bool:
+    view = current_app.view_functions.get(endpoint or "")
+    # No view: a 404 or 405 is the answer, whoever asks.
+    return view is not None and not getattr(view, "no_login", False)
 
 
 def load_user() -> None:
@@ -26,6 +40,8 @@ def load_user() -> None:
             g.user, g.token = user_for_token(header[7:].strip())
             if db.session.dirty:  # last_used_at moved: its own short write, whatever the request does
                 db.session.commit()
+        elif request.path.startswith("/api/v1/") and _needs_login(request.endpoint):
+            raise ApiError("auth_required")
         return
     user_id = session.get("user_id")
     if user_id is not None:

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response, g, jsonify, request
 from flask_smorest import Blueprint
 
-from server.accounts.auth import api_auth, current_user
+from server.accounts.auth import api_auth, current_user, no_login
 from server.errors import ApiError
 from server.evidence import api as evidence_api
 from server.evidence.schemas import BlobDownloadQuerySchema, BlobSchema
@@ -44,6 +44,7 @@ def _json_doc(schema: type, description: str) -> dict[str, Any]:
 @blp.arguments(SyncDeviceLoginSchema)
 @blp.response(201, SyncDeviceSchema)
 @blp.doc(security=[])  # the login itself: no token yet
+@no_login
 def register(data: dict[str, Any]) -> Any:
     """Log a phone in; the token is bound to the returned device id."""
     device = services.register_device(

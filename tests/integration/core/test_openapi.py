@@ -122,3 +122,27 @@ def test_every_operation_says_what_it_does(client: FlaskClient) -> None:
         if method in HTTP_METHODS and not (operation.get("summary") or operation.get("description"))
     ]
     assert silent == []
+
+
+def test_without_a_token_every_api_answers_auth_required_before_reading_input(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Only the logins take no token, and the document says exactly those: a caller without one
+    gets 401 even with a bad body, never a 422 describing what the endpoint expects."""
+    spec_paths = _spec(client)["paths"]
+    open_in_spec, open_in_app = set(), set()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        url = re.sub(r"<int:[^>]+>", "1", rule.rule)
+        url = re.sub(r"<(?:[^:>]+:)?[^>]+>", "a" * 64, url)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            operation = spec_paths[_openapi_path(rule.rule)][method.lower()]
+            if operation.get("security") == []:
+                open_in_spec.add((method, rule.rule))
+            resp = client.open(url, method=method, json={} if method in ("POST", "PUT", "PATCH") else None)
+            if resp.status_code == 401:
+                assert resp.json["code"] == "auth_required", (method, url)
+            else:
+                open_in_app.add((method, rule.rule))
+    assert open_in_app == open_in_spec == {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/sync/devices")}
