@@ -262,6 +262,7 @@ function outcomeSection(app, data, editable) {
     "select",
     {
       disabled: !editable,
+      "aria-label": t("特殊情形"),
       "data-testid": "outcome",
       onchange: async (e) => {
         const saved = await saveOutcome(app.db, app.ctx(), data.id, { code: e.target.value || null });
@@ -369,6 +370,7 @@ export async function renderInspection(app, id) {
     value: f.notes || "",
     disabled: !editable,
     draft: "notes",
+    "aria-label": t("检查情况说明"),
     "data-testid": "notes",
     onchange: async (e) => {
       const saved = await saveNotes(app.db, app.ctx(), id, e.target.value || null);
