@@ -13,7 +13,25 @@ export const EN = {
   "{n} 项待同步": "{n} waiting to sync",
   "已全部同步": "All synced",
   "上次同步 {time}": "Last sync {time}",
-  "同步失败（{code}），稍后自动重试": "Sync failed ({code}); retrying automatically",
+  "同步失败：{reason}，稍后自动重试": "Sync failed: {reason}; retrying automatically",
+  "离线：修改已保存在本机，联网后自动同步": "Offline: changes are saved on this phone and sync once online",
+  "本机还有 {n} 项未同步的数据。退出后须由本人重新登录才能同步，其他人也不能在本机登录。仍要退出吗？":
+    "This phone still has {n} unsynced item(s). After logging out they sync only once you log in again, and nobody else can log in here. Log out anyway?",
+  "无法连接服务器": "cannot reach the server",
+  "服务器暂时出错": "the server had an error",
+  "服务器繁忙": "the server is busy",
+  "登录已过期": "your login expired",
+  "无权操作": "not allowed",
+  "文件太大": "the file is too large",
+  "文件不是可读取的图片": "the file is not a readable image",
+  "图片文件不完整": "the image file is incomplete",
+  "图片像素过多": "the image has too many pixels",
+  "不支持的图片格式": "unsupported image format",
+  "文件校验不一致": "the file did not match its checksum",
+  "本机照片数据丢失": "the photo's data is missing on this phone",
+  "提交失败：{reason}": "Submission failed: {reason}",
+  "上传失败：{reason}": "upload failed: {reason}",
+  "{name} 签到": "{name} checked in",
   "登录已过期，请重新登录（未同步的数据仍保存在本机）": "Your login expired; log in again (unsynced data stays on this phone)",
   "登录": "Log in",
   "退出登录": "Log out",
@@ -93,7 +111,6 @@ export const EN = {
   "该检查已锁定，不能修改": "This inspection is locked",
   "本机尚未同步": "not yet synced",
   "已上传": "uploaded",
-  "上传失败（{code}）": "upload failed ({code})",
   "内容摘要": "Content hash",
   "签名绑定以上内容摘要；之后任何修改都会使签名失效。": "A signature binds this content hash; any later edit makes it stale.",
   "尚缺": "Still missing",
@@ -127,7 +144,6 @@ export const EN = {
   "已请求提交，联网后自动完成": "Submission requested; it completes once online",
   "提交成功": "Submitted",
   "尚不能提交": "Cannot submit yet",
-  "提交失败（{code}）": "Submission failed ({code})",
   "重新提交": "Submit again",
   "本账号未关联检查人员，不能以检查人员身份签名": "This account is not an inspector and cannot sign as one",
   "您已对当前内容签名": "You have signed the current content",
@@ -241,4 +257,38 @@ export const REJECTION_LABELS = {
 
 export function rejectionText(code) {
   return REJECTION_LABELS[code] ? t(REJECTION_LABELS[code]) : t("被拒绝（{code}）", { code });
+}
+
+// Request-level problem codes (server/errors.py, and the client's own `network` / `http_<status>`)
+// in words; an unknown code is shown as it is, so support can still look it up.
+export const PROBLEM_LABELS = {
+  network: "无法连接服务器",
+  token_invalid: "登录已过期",
+  auth_required: "登录已过期",
+  forbidden: "无权操作",
+  payload_too_large: "文件太大",
+  image_unreadable: "文件不是可读取的图片",
+  image_truncated: "图片文件不完整",
+  image_too_many_pixels: "图片像素过多",
+  image_unsupported_format: "不支持的图片格式",
+  blob_hash_mismatch: "文件校验不一致",
+  sync_blob_hash_mismatch: "文件校验不一致",
+  local_bytes_missing: "本机照片数据丢失",
+};
+
+/** What went wrong, in words, for a problem code. */
+export function problemText(code) {
+  if (PROBLEM_LABELS[code]) return t(PROBLEM_LABELS[code]);
+  if (REJECTION_LABELS[code]) return t(REJECTION_LABELS[code]);
+  const status = /^http_(\d{3})$/.exec(String(code));
+  if (status && Number(status[1]) === 429) return t("服务器繁忙");
+  if (status && Number(status[1]) >= 500) return t("服务器暂时出错");
+  return String(code);
+}
+
+/** The sync line's text after a failed round: offline is not a failure, just a wait. */
+export function syncErrorText(error, online) {
+  const code = error && error.code;
+  if (code === "network" && !online) return t("离线：修改已保存在本机，联网后自动同步");
+  return t("同步失败：{reason}，稍后自动重试", { reason: problemText(code) });
 }

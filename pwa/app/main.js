@@ -10,7 +10,7 @@ import { deleteMeta, getMeta, onBlocking, openDatabase, requestPersistence, setM
 import { SyncClient } from "../sync/client.js";
 import { SyncEngine } from "../sync/engine.js";
 import { h, keepDrafts, replace } from "./dom.js";
-import { getLang, setLang, t } from "./i18n.js";
+import { getLang, setLang, syncErrorText, t } from "./i18n.js";
 import { watchUpdates } from "./updates.js";
 import { renderLogin } from "./views/login.js";
 import { renderList } from "./views/list.js";
@@ -140,7 +140,7 @@ class App {
     let line;
     if (status.phase === "syncing") line = t("正在同步…");
     else if (status.needsLogin) line = t("登录已过期，请重新登录（未同步的数据仍保存在本机）");
-    else if (status.phase === "error") line = t("同步失败（{code}），稍后自动重试", { code: status.lastError.code });
+    else if (status.phase === "error") line = syncErrorText(status.lastError, online);
     else if (pending) line = t("{n} 项待同步", { n: pending });
     else line = t("已全部同步");
     replace(

@@ -8,7 +8,7 @@ import { appendRecord, EDITABLE_STATES, isoLocal, saveAnswer, saveNotes, saveOut
 import { preparePhoto } from "../../media/photo.js";
 import { currentPosition, GEO_MESSAGES } from "../geo.js";
 import { formatTime, h } from "../dom.js";
-import { ANSWER_LABELS, OUTCOME_LABELS, ROLE_LABELS, STATE_LABELS, t, rejectionText, RECORD_LABELS } from "../i18n.js";
+import { ANSWER_LABELS, OUTCOME_LABELS, problemText, ROLE_LABELS, STATE_LABELS, t, rejectionText, RECORD_LABELS } from "../i18n.js";
 
 export const ANSWERS = ["yes", "no", "not_checked", "not_applicable"];
 
@@ -28,7 +28,7 @@ export function photoThumb(app, data, photo) {
     const p = app.engine.status.progress[sha];
     state = p && p.total ? t("上传中 {pct}%", { pct: Math.floor((100 * p.sent) / p.total) }) : t("等待上传");
   } else if (blob && blob.state === "failed") {
-    state = t("上传失败（{code}）", { code: blob.error && blob.error.code });
+    state = t("上传失败：{reason}", { reason: problemText(blob.error && blob.error.code) });
   } else if (blob && blob.state === "uploaded") {
     state = t("已上传");
   }

@@ -3,7 +3,7 @@
 import { read } from "../../data/db.js";
 import { downloadExport } from "../export.js";
 import { formatBytes, formatTime, h } from "../dom.js";
-import { RECORD_LABELS, rejectionText, t } from "../i18n.js";
+import { problemText, RECORD_LABELS, rejectionText, t } from "../i18n.js";
 
 export async function renderOutbox(app) {
   const { outbox, blobs, rejected, inspections } = await read(app.db, ["outbox", "blobs", "rejected", "records"], async (tx) => ({
@@ -16,7 +16,7 @@ export async function renderOutbox(app) {
   const waitingBlobs = blobs.filter((b) => b.state !== "uploaded");
   const progress = app.engine.status.progress;
   const blobState = (b) => {
-    if (b.state === "failed") return t("上传失败（{code}）", { code: b.error && b.error.code });
+    if (b.state === "failed") return t("上传失败：{reason}", { reason: problemText(b.error && b.error.code) });
     const p = progress[b.sha256];
     return p && p.total ? t("上传中 {pct}%", { pct: Math.floor((100 * p.sent) / p.total) }) : t("等待上传");
   };
@@ -40,7 +40,7 @@ export async function renderOutbox(app) {
                 "li",
                 { "data-testid": "outbox-entry" },
                 `${t(RECORD_LABELS[e.change.record_type] || e.change.record_type)} · ${names.get(e.inspection_id) || ""} · ${formatTime(e.queued_at, app.lang)}`,
-                e.attempts ? h("small", {}, ` · ${t("尝试 {n} 次", { n: e.attempts })} (${e.last_error && e.last_error.code})`) : null,
+                e.attempts ? h("small", {}, ` · ${t("尝试 {n} 次", { n: e.attempts })}: ${problemText(e.last_error && e.last_error.code)}`) : null,
               ),
             ),
           ),

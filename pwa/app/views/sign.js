@@ -12,7 +12,7 @@ import { localMissing, signatureStatus } from "../../sync/content.js";
 import { requestFinalize } from "../../sync/engine.js";
 import { sha256Hex, shortHash } from "../../sync/canonical.js";
 import { formatTime, h } from "../dom.js";
-import { t } from "../i18n.js";
+import { problemText, t } from "../i18n.js";
 import { rejectedList } from "./inspection.js";
 
 function dataUrlBytes(dataUrl) {
@@ -243,7 +243,7 @@ export async function renderSign(app, id) {
     else if (finalize.status === "locked") finalizeView = h("p", { class: "warn" }, t("该检查已锁定，不能修改"));
     else if (finalize.status === "incomplete")
       finalizeView = h("div", { class: "warn" }, h("p", {}, t("尚不能提交")), missingList(finalize.missing || []));
-    else finalizeView = h("p", { class: "error" }, t("提交失败（{code}）", { code: finalize.code }));
+    else finalizeView = h("p", { class: "error" }, t("提交失败：{reason}", { reason: problemText(finalize.code) }));
   }
 
   return h(
