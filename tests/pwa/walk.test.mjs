@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import { assert } from "./helpers.mjs";
 import { problemText, setLang, syncErrorText } from "../../pwa/app/i18n.js";
+import { reviewNotes } from "../../pwa/data/records.js";
 
 
 test("problem codes are shown in words, unknown ones as they are", () => {
@@ -25,5 +26,22 @@ test("offline is a wait, not a failure; a failure says why in words", () => {
   setLang("en");
   assert.equal(syncErrorText({ code: "http_500" }, true), "Sync failed: the server had an error; retrying automatically");
   setLang("zh");
+});
+
+test("the reviewer's overall comment is listed once, checkpoint comments by checkpoint", () => {
+  const review = {
+    comment: "证据不足，请补拍",
+    items: [
+      { checkpoint_id: null, comment: "证据不足，请补拍" },
+      { checkpoint_id: null, comment: "另：补充走访时间" },
+      { checkpoint_id: 4, comment: "请说明营业执照是否在现场" },
+      { checkpoint_id: 4, comment: "并拍照" },
+    ],
+  };
+  const notes = reviewNotes(review);
+  assert.deepEqual(notes.general, ["证据不足，请补拍", "另：补充走访时间"]);
+  assert.deepEqual(notes.byCheckpoint.get(4), ["请说明营业执照是否在现场", "并拍照"]);
+  assert.deepEqual(reviewNotes(null).general, []);
+  assert.deepEqual(reviewNotes({ comment: "", items: [] }).general, []);
 });
 

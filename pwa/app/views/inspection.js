@@ -4,7 +4,7 @@
  * saves at once (IndexedDB, strict durability) and queues a change; nothing waits for the network.
  */
 
-import { appendRecord, EDITABLE_STATES, isoLocal, saveAnswer, saveNotes, saveOutcome, loadInspection } from "../../data/records.js";
+import { appendRecord, EDITABLE_STATES, isoLocal, loadInspection, reviewNotes, saveAnswer, saveNotes, saveOutcome } from "../../data/records.js";
 import { preparePhoto } from "../../media/photo.js";
 import { currentPosition, GEO_MESSAGES } from "../geo.js";
 import { formatTime, h } from "../dom.js";
@@ -362,7 +362,8 @@ export async function renderInspection(app, id) {
   const f = data.fields;
   const editable = EDITABLE_STATES.has(f.state) || !f.state;
   const review = f.state === "returned" && f.review ? f.review : null;
-  const reviewFor = (cp) => (review ? review.items.filter((i) => i.checkpoint_id === cp).map((i) => i.comment) : []);
+  const comments = reviewNotes(review);
+  const reviewFor = (cp) => comments.byCheckpoint.get(cp) || [];
   const answers = new Map(data.byType("answer").map((a) => [a.fields.checkpoint_id, a]));
   const noteBox = h("textarea", {
     rows: 3,
@@ -390,8 +391,7 @@ export async function renderInspection(app, id) {
           "section",
           { class: "review", "data-testid": "review" },
           h("h2", {}, t("审核退回")),
-          review.comment ? h("p", {}, review.comment) : null,
-          reviewFor(null).map((c) => h("p", { class: "review-comment" }, c)),
+          comments.general.map((c) => h("p", { "data-testid": "review-general" }, c)),
         )
       : null,
     rejectedList(data),
