@@ -193,6 +193,12 @@ function checklistOf(fields) {
   ];
 }
 
+/** "吴燕伟 签到" when the team lists the inspector (each member checks in on their own phone). */
+function whoCheckedIn(fields, inspectorId) {
+  const member = Array.isArray(fields.team) ? fields.team.find((m) => m.inspector_id === inspectorId) : null;
+  return member ? t("{name} 签到", { name: member.name }) : t("已签到");
+}
+
 function checkinSection(app, data, editable) {
   const checkins = data.byType("checkin").sort((a, b) => String(a.fields.at).localeCompare(String(b.fields.at)));
   const status = h("p", { class: "status", role: "status", "data-testid": "checkin-status" });
@@ -244,7 +250,7 @@ function checkinSection(app, data, editable) {
             h(
               "li",
               { "data-testid": "checkin-row" },
-              `${t("已签到")} ${formatTime(c.fields.at, app.lang)} · `,
+              `${whoCheckedIn(data.fields, c.fields.inspector_id)} ${formatTime(c.fields.at, app.lang)} · `,
               c.fields.lat != null ? `${c.fields.lat.toFixed(5)}, ${c.fields.lon.toFixed(5)} (±${c.fields.accuracy_m ?? "?"} m)` : t("无定位"),
             ),
           ),
