@@ -10,6 +10,7 @@ import { deleteMeta, getMeta, onBlocking, openDatabase, requestPersistence, setM
 import { SyncClient } from "../sync/client.js";
 import { SyncEngine } from "../sync/engine.js";
 import { h, keepDrafts, replace } from "./dom.js";
+import { Drafts } from "./drafts.js";
 import { getLang, setLang, syncErrorText, t } from "./i18n.js";
 import { watchUpdates } from "./updates.js";
 import { renderLogin } from "./views/login.js";
@@ -36,6 +37,7 @@ class App {
     this.channel = typeof BroadcastChannel !== "undefined" ? new BroadcastChannel("spotcheck") : null;
     this.firstListShown = false;
     this.inspectionLock = null;
+    this.drafts = new Drafts(typeof localStorage !== "undefined" ? localStorage : null);
   }
 
   get t() {
@@ -62,6 +64,10 @@ class App {
     window.addEventListener("offline", () => this.renderBar());
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible") this.kick("visible");
+    });
+    document.addEventListener("input", (event) => {
+      const el = event.target;
+      if (this.session && el && el.dataset && el.dataset.draft) this.drafts.remember(el.dataset.draft, el.value, el.dataset.saved);
     });
     document.addEventListener("focusout", () => {
       if (this.pendingRender) setTimeout(() => this.render(), 0);
@@ -186,6 +192,10 @@ class App {
     } else {
       replace(this.root, view);
     }
+    // Text typed here before a reload or a trip to another screen: back in its field, and saved
+    // as leaving the field would have saved it.
+    this.drafts.scope = this.session ? `${this.session.user.id}:${route}` : "";
+    if (this.session) for (const el of this.drafts.restore(this.root)) el.dispatchEvent(new Event("change"));
     if (view.dataset && view.dataset.testid === "assignments") this.markListShown();
     this.lastRoute = route;
     if (this.updates) this.updates.refresh();

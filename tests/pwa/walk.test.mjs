@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import { assert } from "./helpers.mjs";
 import { problemText, setLang, syncErrorText } from "../../pwa/app/i18n.js";
+import { Drafts } from "../../pwa/app/drafts.js";
 import { reviewNotes } from "../../pwa/data/records.js";
 
 
@@ -43,5 +44,66 @@ test("the reviewer's overall comment is listed once, checkpoint comments by chec
   assert.deepEqual(notes.byCheckpoint.get(4), ["请说明营业执照是否在现场", "并拍照"]);
   assert.deepEqual(reviewNotes(null).general, []);
   assert.deepEqual(reviewNotes({ comment: "", items: [] }).general, []);
+});
+
+function memoryStorage() {
+  const map = new Map();
+  return {
+    map,
+    getItem: (k) => (map.has(k) ? map.get(k) : null),
+    setItem: (k, v) => map.set(k, String(v)),
+    removeItem: (k) => map.delete(k),
+  };
+}
+
+function field(name, { value = "", saved = "", disabled = false } = {}) {
+  return { dataset: { draft: name, saved }, value, disabled };
+}
+
+test("a draft typed before a reload comes back into its field, on its screen only", () => {
+  const storage = memoryStorage();
+  const drafts = new Drafts(storage);
+  drafts.scope = "7:/i/abc";
+  drafts.remember("notes", "走访时间 9:30", "");
+  drafts.remember("finding:3", "门头招牌已更换", "");
+
+  // The same screen rebuilt after a reload: both fields show their saved (empty) value.
+  const notes = field("notes");
+  const finding = field("finding:3");
+  const restored = drafts.restore({ querySelectorAll: () => [notes, finding] });
+  assert.deepEqual(restored, [notes, finding]);
+  assert.equal(notes.value, "走访时间 9:30");
+  assert.equal(finding.value, "门头招牌已更换");
+
+  // Another inspection's screen (or another user) does not get them.
+  drafts.scope = "7:/i/other";
+  const elsewhere = field("notes");
+  assert.deepEqual(drafts.restore({ querySelectorAll: () => [elsewhere] }), []);
+  assert.equal(elsewhere.value, "");
+});
+
+test("a draft is forgotten once saved, and never overwrites newer text or a locked field", () => {
+  const storage = memoryStorage();
+  const drafts = new Drafts(storage);
+  drafts.scope = "7:/i/abc";
+  drafts.remember("notes", "甲", "");
+  // Saved meanwhile: the field shows it as its saved value, so the draft goes.
+  const saved = field("notes", { value: "甲", saved: "甲" });
+  assert.deepEqual(drafts.restore({ querySelectorAll: () => [saved] }), []);
+  assert.equal(storage.map.size, 0);
+
+  drafts.remember("note:1", "乙", "");
+  const typing = field("note:1", { value: "丙" }); // the in-memory draft of this very page wins
+  const locked = field("note:1", { disabled: true });
+  assert.deepEqual(drafts.restore({ querySelectorAll: () => [typing, locked] }), []);
+  assert.equal(typing.value, "丙");
+  assert.equal(locked.value, "");
+
+  drafts.remember("note:1", "", ""); // typed back to what is saved
+  assert.equal(drafts.get("note:1"), null);
+  drafts.remember("rep-name", "张三", "");
+  drafts.forget("rep-name");
+  assert.equal(drafts.get("rep-name"), null);
+  assert.doesNotThrow(() => new Drafts(null).remember("x", "y", ""));
 });
 

@@ -116,6 +116,7 @@ function findingList(app, data, checkpointId, editable) {
         });
         text.value = "";
         text.dataset.saved = "";
+        app.drafts.forget(text.dataset.draft);
         app.saved();
       },
     },

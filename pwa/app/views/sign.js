@@ -125,7 +125,10 @@ export async function renderSign(app, id) {
       },
       { sha256: png, bytes, kind: "signature", content_type: "image/png" },
     );
-    if (role === "representative") repName.value = ""; // saved: no longer a draft to carry over
+    if (role === "representative") {
+      repName.value = ""; // saved: no longer a draft to carry over
+      app.drafts.forget(repName.dataset.draft);
+    }
     app.saved();
   }
 
@@ -223,6 +226,7 @@ export async function renderSign(app, id) {
             recorded_at: isoLocal(),
           });
           reason.value = witness.value = contact.value = "";
+          for (const el of [reason, witness, contact]) app.drafts.forget(el.dataset.draft);
           app.saved();
         },
       },
