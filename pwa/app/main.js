@@ -18,7 +18,7 @@ import { renderList } from "./views/list.js";
 import { renderInspection } from "./views/inspection.js";
 import { renderSign } from "./views/sign.js";
 import { renderOutbox } from "./views/outbox.js";
-import { count as outboxCount } from "../data/outbox.js";
+import { count as outboxCount, unsyncedCount } from "../data/outbox.js";
 
 const LANG_KEY = "spotcheck-lang";
 
@@ -110,7 +110,14 @@ class App {
     this.kick("login");
   }
 
+  /**
+   * Log out; with unsynced data on the phone, only after the inspector confirmed it: that data then
+   * waits for their next login (nobody else may log in here meanwhile, see views/login.js).
+   */
   async logout() {
+    const unsynced = await unsyncedCount(this.db);
+    const question = t("本机还有 {n} 项未同步的数据。退出后须由本人重新登录才能同步，其他人也不能在本机登录。仍要退出吗？", { n: unsynced });
+    if (unsynced && !window.confirm(question)) return;
     await deleteMeta(this.db, "session");
     this.session = null;
     this.engine.stop();

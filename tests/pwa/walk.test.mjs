@@ -1,11 +1,14 @@
 // What the inspector reads and keeps: problems in words, the reviewer's comments once each, drafts
 // that survive a reload, and the count of unsynced data that makes logging out ask first.
 import { test } from "node:test";
-import { assert } from "./helpers.mjs";
+import { assert, freshDb } from "./helpers.mjs";
 import { problemText, setLang, syncErrorText } from "../../pwa/app/i18n.js";
 import { Drafts } from "../../pwa/app/drafts.js";
-import { reviewNotes } from "../../pwa/data/records.js";
+import { appendRecord, reviewNotes, saveAnswer } from "../../pwa/data/records.js";
+import { unsyncedCount } from "../../pwa/data/outbox.js";
+import { write } from "../../pwa/data/db.js";
 
+const INSPECTION = "10000000-0000-4000-8000-000000000001";
 
 test("problem codes are shown in words, unknown ones as they are", () => {
   setLang("zh");
@@ -107,3 +110,20 @@ test("a draft is forgotten once saved, and never overwrites newer text or a lock
   assert.doesNotThrow(() => new Drafts(null).remember("x", "y", ""));
 });
 
+test("unsynced data counts queued changes, rejected changes and files not yet uploaded", async () => {
+  const db = await freshDb();
+  const ctx = { deviceId: "d", userId: 1, inspectorId: 5 };
+  assert.equal(await unsyncedCount(db), 0);
+  await saveAnswer(db, ctx, INSPECTION, 101, { value: "no" });
+  await appendRecord(db, ctx, "photo", INSPECTION, { sha256: "a".repeat(64) }, { sha256: "a".repeat(64), bytes: new ArrayBuffer(3), kind: "photo", content_type: "image/jpeg" });
+  const afterEdits = await unsyncedCount(db);
+  assert.equal(afterEdits, 3); // two queued changes and one file
+  await write(db, ["outbox", "blobs"], async (tx) => {
+    await tx.objectStore("outbox").clear();
+    const blob = await tx.objectStore("blobs").get("a".repeat(64));
+    await tx.objectStore("blobs").put({ ...blob, state: "uploaded" });
+  });
+  assert.equal(await unsyncedCount(db), 0);
+  await write(db, ["rejected"], (tx) => tx.objectStore("rejected").put({ change_id: "c1", change: {}, error: { code: "x" } }));
+  assert.equal(await unsyncedCount(db), 1);
+});

@@ -1,0 +1,118 @@
+"""The field app on a small phone (360×640) as an inspector walks it: every control big enough for
+a thumb and named for a screen reader, the bar on one line in English too, text typed before a
+reload or a trip to another screen still there, offline told in words, and logging out with
+unsynced data asks first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.e2e.live import LiveServer
+from tests.e2e.phone import login, new_phone, wait_synced, wait_until
+
+pytestmark = pytest.mark.slow
+
+SMALL = {"viewport": {"width": 360, "height": 640}}
+
+# Tap targets under 44 CSS px (WCAG 2.5.5); file inputs are hidden behind their label's button.
+SMALL_TARGETS_JS = """() => [...document.querySelectorAll('a, button, select, input, textarea, summary')]
+  .filter((el) => el.type !== 'file' && el.getClientRects().length)
+  .map((el) => [el, el.getBoundingClientRect()])
+  .filter(([el, r]) => r.height < 43.5 || r.width < 43.5)
+  .map(([el, r]) => `${el.tagName} "${(el.textContent || el.placeholder || '').trim().slice(0, 20)}" ${Math.round(r.width)}x${Math.round(r.height)}`)"""
+
+# Fields a screen reader could not name (a placeholder alone vanishes while typing).
+UNNAMED_JS = """() => [...document.querySelectorAll('input:not([type=file]), textarea, select')]
+  .filter((el) => !el.labels.length && !el.getAttribute('aria-label'))
+  .map((el) => el.outerHTML.slice(0, 80))"""
+
+# The bar's controls all on the title's line (nothing wrapped under it).
+BAR_ONE_LINE_JS = """() => {
+  const bar = document.getElementById('bar');
+  const top = bar.querySelector('.title').getBoundingClientRect().top;
+  return [...bar.querySelectorAll('button, .net')].every((el) => Math.abs(el.getBoundingClientRect().top - top) < 30);
+}"""
+
+
+def test_small_phone_walk(browser: Any, live: Any) -> None:
+    server: LiveServer
+    server, world = live
+    ctx, page = new_phone(browser, server.url)
+    page.set_viewport_size(SMALL["viewport"])
+    login(page, world["users"]["a"], world["password"])
+    wait_synced(page)
+    assert page.evaluate(SMALL_TARGETS_JS) == []
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+
+    page.get_by_test_id("assignment").first.click()
+    page.get_by_test_id("inspection").wait_for()
+    assert page.evaluate(SMALL_TARGETS_JS) == []
+    assert page.evaluate(UNNAMED_JS) == []
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    page.get_by_test_id("checkin").click()
+    page.get_by_test_id("checkin-row").wait_for()
+    assert page.get_by_test_id("checkin-row").inner_text().startswith("张建国 签到")
+
+    # Typed, not yet saved (the finding not added, the notes field not left): a reload keeps both.
+    page.get_by_test_id("notes").fill("现场走访时间 9:30")
+    page.get_by_test_id("finding-text").last.fill("门头招牌与登记名称不符")
+    page.reload()
+    page.get_by_test_id("inspection").wait_for()
+    wait_until(page, "() => document.querySelector('[data-testid=notes]').value === '现场走访时间 9:30'")
+    assert page.get_by_test_id("finding-text").last.input_value() == "门头招牌与登记名称不符"
+    # The restored notes were saved as leaving the field would have saved them.
+    wait_synced(page)
+    # To the signing screen and back: the finding's text is still waiting to be added.
+    page.get_by_test_id("to-sign").click()
+    page.get_by_test_id("sign").wait_for()
+    assert page.evaluate(UNNAMED_JS) == []
+    page.go_back()
+    page.get_by_test_id("inspection").wait_for()
+    assert page.get_by_test_id("finding-text").last.input_value() == "门头招牌与登记名称不符"
+    page.get_by_test_id("finding-add").last.click()
+    page.get_by_test_id("finding").wait_for()
+    page.reload()
+    page.get_by_test_id("inspection").wait_for()
+    assert page.get_by_test_id("finding-text").last.input_value() == ""
+
+    # English: the bar stays on one line on 360 px.
+    page.get_by_role("button", name="语言").click()
+    page.get_by_text("Check in on site").first.wait_for()
+    assert page.evaluate(BAR_ONE_LINE_JS)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    page.get_by_role("button", name="Language").click()
+
+    # Offline: a failed round says so in words, never as a bare code.
+    ctx.set_offline(True)
+    page.get_by_test_id("checkpoint").first.locator("button[data-value=yes]").click()
+    page.get_by_test_id("sync-now").click()
+    wait_until(page, "() => document.querySelector('[data-testid=sync-line]').dataset.phase === 'error'")
+    line = page.get_by_test_id("sync-line").inner_text()
+    assert "network" not in line and ("离线" in line or "无法连接服务器" in line), line
+
+    # Logging out with that answer unsynced asks first; "cancel" keeps the inspector logged in.
+    page.get_by_role("link", name="← 返回").click()
+    page.get_by_test_id("assignments").wait_for()
+    questions: list[str] = []
+
+    def decline(dialog: Any) -> None:
+        questions.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", decline)
+    page.get_by_role("button", name="退出登录").click()
+    wait_until(page, "() => true")
+    page.wait_for_timeout(300)
+    assert len(questions) == 1 and "未同步" in questions[0], questions
+    assert page.get_by_test_id("assignments").is_visible()
+    page.remove_listener("dialog", decline)
+
+    # Back online and synced, logging out needs no confirmation.
+    ctx.set_offline(False)
+    wait_synced(page)
+    page.get_by_role("button", name="退出登录").click()
+    page.get_by_test_id("login-form").wait_for()
+    assert questions == [questions[0]]
+    ctx.close()
