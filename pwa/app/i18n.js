@@ -102,6 +102,8 @@ export const EN = {
   "记录问题": "Record finding",
   "问题描述": "Describe the finding",
   "添加": "Add",
+  "请先填写问题描述": "Describe the finding first",
+  "答“否”时请记录发现的问题": "With a “No”, record what was found",
   "其他问题与照片": "Other findings and photos",
   "检查情况说明": "Inspection notes",
   "签名与提交": "Sign and submit",

@@ -38,6 +38,7 @@ class App {
     this.firstListShown = false;
     this.inspectionLock = null;
     this.drafts = new Drafts(typeof localStorage !== "undefined" ? localStorage : null);
+    this.openFindings = new Set(); // checkpoints whose finding form the inspector opened (views/inspection.js)
   }
 
   get t() {
@@ -176,6 +177,8 @@ class App {
     this.drawing = false;
     const y = window.scrollY;
     const route = (location.hash || "#/").slice(1);
+    if (route !== this.lastRoute) this.openFindings.clear();
+    this.drafts.scope = this.session ? `${this.session.user.id}:${route}` : "";
     this.renderBar();
     let view;
     let inspectionOpen = null;
@@ -201,7 +204,6 @@ class App {
     }
     // Text typed here before a reload or a trip to another screen: back in its field, and saved
     // as leaving the field would have saved it.
-    this.drafts.scope = this.session ? `${this.session.user.id}:${route}` : "";
     if (this.session) for (const el of this.drafts.restore(this.root)) el.dispatchEvent(new Event("change"));
     if (view.dataset && view.dataset.testid === "assignments") this.markListShown();
     this.lastRoute = route;

@@ -55,6 +55,16 @@ def test_small_phone_walk(browser: Any, live: Any) -> None:
     page.get_by_test_id("checkin-row").wait_for()
     assert page.get_by_test_id("checkin-row").inner_text().startswith("张建国 签到")
 
+    # A checkpoint's finding form opens on 否 (with a reminder) or on request, not 15 times over.
+    first, second = page.get_by_test_id("checkpoint").nth(0), page.get_by_test_id("checkpoint").nth(1)
+    assert first.get_by_test_id("finding-text").count() == 0
+    first.locator("button[data-value=no]").click()
+    first.get_by_test_id("finding-hint").wait_for()
+    first.get_by_test_id("finding-add").click()  # nothing typed: says so instead of doing nothing
+    assert first.get_by_role("alert").inner_text() == "请先填写问题描述"
+    second.get_by_test_id("finding-open").click()
+    wait_until(page, "() => document.activeElement.dataset.draft === 'finding:' + document.querySelectorAll('[data-testid=checkpoint]')[1].dataset.checkpoint")
+
     # Typed, not yet saved (the finding not added, the notes field not left): a reload keeps both.
     page.get_by_test_id("notes").fill("现场走访时间 9:30")
     page.get_by_test_id("finding-text").last.fill("门头招牌与登记名称不符")

@@ -89,14 +89,44 @@ function clashNote(record, fieldName, show = (v) => v) {
   return h("p", { class: "clash", "data-testid": "clash" }, t("数据冲突：{values}", { values }), " — ", t("请组长确认"));
 }
 
-function findingList(app, data, checkpointId, editable) {
+/**
+ * A checkpoint's findings and the form to record one. The form is open for the inspection's other
+ * findings, on a 否 (with a reminder while none is recorded), with findings or unsaved text there;
+ * elsewhere one taps 记录问题 for it, so a 15-point checklist is not 15 empty forms long.
+ */
+function findingList(app, data, checkpointId, editable, answerValue = null) {
   const findings = data.byType("finding").filter((f) => (f.fields.checkpoint_id ?? null) === checkpointId);
+  const draftKey = `finding:${checkpointId}`;
+  const canAdd = editable && app.session.user.inspector_id != null;
+  const open =
+    checkpointId === null || answerValue === "no" || findings.length > 0 || app.openFindings.has(draftKey) || app.drafts.get(draftKey) !== null;
+  if (canAdd && !open) {
+    return h(
+      "div",
+      { class: "findings" },
+      h(
+        "button",
+        {
+          type: "button",
+          "data-testid": "finding-open",
+          onclick: async () => {
+            app.openFindings.add(draftKey);
+            await app.render();
+            const box = app.root.querySelector(`[data-draft="${draftKey}"]`);
+            if (box) box.focus();
+          },
+        },
+        t("记录问题"),
+      ),
+    );
+  }
+  const message = h("p", { class: "error", role: "alert" });
   const text = h("textarea", {
     rows: 2,
     placeholder: t("问题描述"),
     maxlength: 4000,
     disabled: !editable,
-    draft: `finding:${checkpointId}`,
+    draft: draftKey,
     "data-testid": "finding-text",
   });
   const add = h(
@@ -107,7 +137,11 @@ function findingList(app, data, checkpointId, editable) {
       "data-testid": "finding-add",
       onclick: async () => {
         const description = text.value.trim();
-        if (!description) return;
+        if (!description) {
+          message.textContent = t("请先填写问题描述");
+          text.focus();
+          return;
+        }
         await appendRecord(app.db, app.ctx(), "finding", data.id, {
           checkpoint_id: checkpointId,
           description,
@@ -128,7 +162,8 @@ function findingList(app, data, checkpointId, editable) {
     findings.length
       ? h("ul", {}, findings.map((f) => h("li", { "data-testid": "finding" }, f.fields.description, data.pendingKeys.has(f.key) ? h("small", {}, ` (${t("本机尚未同步")})`) : null)))
       : null,
-    editable && app.session.user.inspector_id != null ? h("div", { class: "add-finding" }, text, add) : null,
+    answerValue === "no" && !findings.length ? h("p", { class: "warn", "data-testid": "finding-hint" }, t("答“否”时请记录发现的问题")) : null,
+    canAdd ? h("div", { class: "add-finding" }, text, add, message) : null,
   );
 }
 
@@ -177,7 +212,7 @@ function checkpointBlock(app, data, checkpoint, answer, reviewComments, editable
     clashNote(answer, "note", (v) => v || "—"),
     h("div", { class: "photos" }, photos.map((p) => photoThumb(app, data, p))),
     editable ? photoInput(app, data, { checkpointId: checkpoint.id }) : null,
-    findingList(app, data, checkpoint.id, editable),
+    findingList(app, data, checkpoint.id, editable, value),
   );
 }
 
