@@ -53,6 +53,8 @@ export const EN = {
   "暂无检查任务。连接网络后点击“同步”获取任务。": "No assignments yet. Go online and tap Sync to fetch them.",
   "检查期限 {start} 至 {end}": "Window {start} to {end}",
   "已撤回": "Withdrawn",
+  "已过检查期限": "Window has ended",
+  "尚未开始": "Not started yet",
   "{n} 项被拒绝": "{n} rejected",
   "待同步": "Outbox",
   "新版本已就绪": "A new version is ready",

@@ -7,6 +7,7 @@ import { Drafts } from "../../pwa/app/drafts.js";
 import { appendRecord, reviewNotes, saveAnswer } from "../../pwa/data/records.js";
 import { unsyncedCount } from "../../pwa/data/outbox.js";
 import { write } from "../../pwa/data/db.js";
+import { windowPhase } from "../../pwa/app/views/list.js";
 
 const INSPECTION = "10000000-0000-4000-8000-000000000001";
 
@@ -126,4 +127,13 @@ test("unsynced data counts queued changes, rejected changes and files not yet up
   assert.equal(await unsyncedCount(db), 0);
   await write(db, ["rejected"], (tx) => tx.objectStore("rejected").put({ change_id: "c1", change: {}, error: { code: "x" } }));
   assert.equal(await unsyncedCount(db), 1);
+});
+
+test("an inspection's window is past, current or still to come (dates in Shanghai)", () => {
+  const f = { window_start: "2025-07-01", window_end: "2025-11-30" };
+  assert.equal(windowPhase(f, "2025-06-30"), "future");
+  assert.equal(windowPhase(f, "2025-07-01"), "current");
+  assert.equal(windowPhase(f, "2025-11-30"), "current");
+  assert.equal(windowPhase(f, "2025-12-01"), "past");
+  assert.equal(windowPhase({}, "2025-12-01"), "current");
 });
