@@ -205,6 +205,8 @@ class App {
     // Text typed here before a reload or a trip to another screen: back in its field, and saved
     // as leaving the field would have saved it.
     if (this.session) for (const el of this.drafts.restore(this.root)) el.dispatchEvent(new Event("change"));
+    // The tab's (and the task switcher's) title names the screen, in the chosen language.
+    document.title = view.dataset && view.dataset.title ? `${view.dataset.title} · ${t("现场检查")}` : t("现场检查");
     if (view.dataset && view.dataset.testid === "assignments") this.markListShown();
     this.lastRoute = route;
     if (this.updates) this.updates.refresh();

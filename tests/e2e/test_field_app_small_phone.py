@@ -51,6 +51,7 @@ def test_small_phone_walk(browser: Any, live: Any) -> None:
     assert page.evaluate(SMALL_TARGETS_JS) == []
     assert page.evaluate(UNNAMED_JS) == []
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    assert page.title() == f"{world['target_name']} · 现场检查"
     page.get_by_test_id("checkin").click()
     page.get_by_test_id("checkin-row").wait_for()
     assert page.get_by_test_id("checkin-row").inner_text().startswith("张建国 签到")
@@ -91,6 +92,7 @@ def test_small_phone_walk(browser: Any, live: Any) -> None:
     page.get_by_role("button", name="语言").click()
     page.get_by_text("Check in on site").first.wait_for()
     assert page.evaluate(BAR_ONE_LINE_JS)
+    assert page.title() == f"{world['target_name']} · Field inspection"
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
     page.get_by_role("button", name="Language").click()
 
@@ -119,9 +121,16 @@ def test_small_phone_walk(browser: Any, live: Any) -> None:
     assert page.get_by_test_id("assignments").is_visible()
     page.remove_listener("dialog", decline)
 
-    # Back online and synced, logging out needs no confirmation.
+    # Back online and synced: the outbox says so and offers no empty export; logging out needs no
+    # confirmation.
     ctx.set_offline(False)
     wait_synced(page)
+    page.get_by_role("link", name="待同步").click()
+    page.get_by_test_id("outbox-empty").wait_for()
+    assert page.title() == "待同步 · 现场检查"
+    assert page.get_by_test_id("export").count() == 0
+    page.get_by_role("link", name="← 返回").click()
+    page.get_by_test_id("assignments").wait_for()
     page.get_by_role("button", name="退出登录").click()
     page.get_by_test_id("login-form").wait_for()
     assert questions == [questions[0]]

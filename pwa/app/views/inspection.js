@@ -423,7 +423,7 @@ export async function renderInspection(app, id) {
   const otherPhotos = data.byType("photo").filter((p) => p.fields.checkpoint_id == null && p.fields.finding_id == null);
   return h(
     "div",
-    { class: "inspection", "data-testid": "inspection", "data-state": f.state || "" },
+    { class: "inspection", "data-testid": "inspection", "data-state": f.state || "", "data-title": (f.target && f.target.name) || f.target_name || "" },
     h("a", { href: "#/", class: "back" }, `← ${t("返回")}`),
     h("h1", {}, (f.target && f.target.name) || f.target_name || ""),
     h("p", { class: `state state-${f.state}` }, t(STATE_LABELS[f.state] || f.state || "")),

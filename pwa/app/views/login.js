@@ -118,7 +118,7 @@ export async function renderLogin(app) {
 
   return h(
     "section",
-    { class: "login" },
+    { class: "login", "data-title": t("登录") },
     h("h1", {}, t("现场检查")),
     app.engine.status.needsLogin
       ? h("p", { class: "warn" }, t("登录已过期，请重新登录（未同步的数据仍保存在本机）"))

@@ -252,7 +252,7 @@ export async function renderSign(app, id) {
 
   return h(
     "div",
-    { class: "sign", "data-testid": "sign" },
+    { class: "sign", "data-testid": "sign", "data-title": `${t("签名与提交")} · ${(f.target && f.target.name) || f.target_name || ""}` },
     h("a", { href: `#/i/${id}`, class: "back" }, `← ${t("返回")}`),
     h("h1", {}, (f.target && f.target.name) || f.target_name || ""),
     h(
