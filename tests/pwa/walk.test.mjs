@@ -8,6 +8,7 @@ import { appendRecord, reviewNotes, saveAnswer } from "../../pwa/data/records.js
 import { unsyncedCount } from "../../pwa/data/outbox.js";
 import { write } from "../../pwa/data/db.js";
 import { windowPhase } from "../../pwa/app/views/list.js";
+import { exportFileName } from "../../pwa/app/export.js";
 
 const INSPECTION = "10000000-0000-4000-8000-000000000001";
 
@@ -136,4 +137,11 @@ test("an inspection's window is past, current or still to come (dates in Shangha
   assert.equal(windowPhase(f, "2025-11-30"), "current");
   assert.equal(windowPhase(f, "2025-12-01"), "past");
   assert.equal(windowPhase({}, "2025-12-01"), "current");
+});
+
+test("the export's file name carries the user and the Shanghai time, not UTC", () => {
+  const data = { exported_at: "2026-11-29T18:07:59.559Z", user: { username: "GP010" } };
+  assert.equal(exportFileName(data), "spotcheck-unsynced-GP010-20261130-020759.json");
+  assert.equal(exportFileName({ exported_at: "2026-01-01T00:00:00Z", user: null }), "spotcheck-unsynced-20260101-080000.json");
+  assert.equal(exportFileName({ exported_at: "2026-01-01T00:00:00Z", user: { username: "a/b c" } }), "spotcheck-unsynced-a_b_c-20260101-080000.json");
 });

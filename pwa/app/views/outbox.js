@@ -14,6 +14,7 @@ export async function renderOutbox(app) {
   }));
   const names = new Map(inspections.map((r) => [r.record_id, (r.fields.target && r.fields.target.name) || r.fields.target_name || r.record_id]));
   const waitingBlobs = blobs.filter((b) => b.state !== "uploaded");
+  const empty = outbox.length + waitingBlobs.length + rejected.length === 0;
   const progress = app.engine.status.progress;
   const blobState = (b) => {
     if (b.state === "failed") return t("上传失败：{reason}", { reason: problemText(b.error && b.error.code) });
@@ -22,11 +23,11 @@ export async function renderOutbox(app) {
   };
   return h(
     "div",
-    { class: "outbox", "data-testid": "outbox" },
+    { class: "outbox", "data-testid": "outbox", "data-title": t("待同步") },
     h("a", { href: "#/", class: "back" }, `← ${t("返回")}`),
     h("h1", {}, t("待同步")),
     app.persisted === false ? h("p", { class: "warn" }, t("请求存储空间持久化被拒绝：请尽快同步")) : null,
-    outbox.length + waitingBlobs.length + rejected.length === 0 ? h("p", { "data-testid": "outbox-empty" }, t("没有待同步的数据")) : null,
+    empty ? h("p", { "data-testid": "outbox-empty" }, t("没有待同步的数据")) : null,
     outbox.length
       ? h(
           "section",
@@ -85,13 +86,18 @@ export async function renderOutbox(app) {
         )
       : null,
     // The server reads the file back in at /recovery (server/recovery), outside the app's scope.
-    h(
-      "p",
-      {},
-      t("导出文件（JSON，含照片）包含本机全部未同步的数据。请本人登录网站在“数据恢复”页面导入，或交给管理员。"),
-      " ",
-      h("a", { href: "/recovery", "data-testid": "recovery-link" }, t("数据恢复")),
-    ),
-    h("button", { type: "button", "data-testid": "export", onclick: () => downloadExport(app.db, app.session) }, t("导出未同步数据")),
+    // With nothing unsynced there is nothing to export.
+    empty
+      ? null
+      : [
+          h(
+            "p",
+            {},
+            t("导出文件（JSON，含照片）包含本机全部未同步的数据。请本人登录网站在“数据恢复”页面导入，或交给管理员。"),
+            " ",
+            h("a", { href: "/recovery", "data-testid": "recovery-link" }, t("数据恢复")),
+          ),
+          h("button", { type: "button", "data-testid": "export", onclick: () => downloadExport(app.db, app.session) }, t("导出未同步数据")),
+        ],
   );
 }
