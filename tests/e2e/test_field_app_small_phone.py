@@ -21,7 +21,8 @@ SMALL_TARGETS_JS = """() => [...document.querySelectorAll('a, button, select, in
   .filter((el) => el.type !== 'file' && el.getClientRects().length)
   .map((el) => [el, el.getBoundingClientRect()])
   .filter(([el, r]) => r.height < 43.5 || r.width < 43.5)
-  .map(([el, r]) => `${el.tagName} "${(el.textContent || el.placeholder || '').trim().slice(0, 20)}" ${Math.round(r.width)}x${Math.round(r.height)}`)"""
+  .map(([el, r]) => `${el.tagName} "${(el.textContent || el.placeholder || '').trim().slice(0, 20)}" `
+    + `${Math.round(r.width)}x${Math.round(r.height)}`)"""
 
 # Fields a screen reader could not name (a placeholder alone vanishes while typing).
 UNNAMED_JS = """() => [...document.querySelectorAll('input:not([type=file]), textarea, select')]
@@ -32,7 +33,8 @@ UNNAMED_JS = """() => [...document.querySelectorAll('input:not([type=file]), tex
 BAR_ONE_LINE_JS = """() => {
   const bar = document.getElementById('bar');
   const top = bar.querySelector('.title').getBoundingClientRect().top;
-  return [...bar.querySelectorAll('button, .net')].every((el) => Math.abs(el.getBoundingClientRect().top - top) < 30);
+  return [...bar.querySelectorAll('button, .net')]
+    .every((el) => Math.abs(el.getBoundingClientRect().top - top) < 30);
 }"""
 
 
@@ -64,7 +66,8 @@ def test_small_phone_walk(browser: Any, live: Any) -> None:
     first.get_by_test_id("finding-add").click()  # nothing typed: says so instead of doing nothing
     assert first.get_by_role("alert").inner_text() == "请先填写问题描述"
     second.get_by_test_id("finding-open").click()
-    wait_until(page, "() => document.activeElement.dataset.draft === 'finding:' + document.querySelectorAll('[data-testid=checkpoint]')[1].dataset.checkpoint")
+    second_box = f"finding:{second.get_attribute('data-checkpoint')}"
+    wait_until(page, "(key) => document.activeElement.dataset.draft === key", second_box)
 
     # Typed, not yet saved (the finding not added, the notes field not left): a reload keeps both.
     page.get_by_test_id("notes").fill("现场走访时间 9:30")
