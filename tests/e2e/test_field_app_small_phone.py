@@ -43,6 +43,14 @@ def test_small_phone_walk(browser: Any, live: Any) -> None:
     server, world = live
     ctx, page = new_phone(browser, server.url)
     page.set_viewport_size(SMALL["viewport"])
+    # In English the login form suggests an English device name (this browser names no model).
+    page.goto("/app/")
+    page.get_by_test_id("login-form").wait_for()
+    assert page.locator("input[name=device_name]").input_value() == "手机"
+    page.get_by_role("button", name="语言").click()
+    page.get_by_role("button", name="Log in").wait_for()
+    assert page.locator("input[name=device_name]").input_value() == "Phone"
+    page.get_by_role("button", name="Language").click()
     login(page, world["users"]["a"], world["password"])
     wait_synced(page)
     assert page.evaluate(SMALL_TARGETS_JS) == []

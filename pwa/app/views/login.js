@@ -19,7 +19,7 @@ export const LOGIN_ERRORS = {
 function defaultDeviceName() {
   const ua = navigator.userAgent;
   const model = /Android[^;]*;\s*([^;)]+)/.exec(ua) || /(iPhone|iPad)/.exec(ua);
-  return model ? model[1].trim().slice(0, 60) : "手机";
+  return model ? model[1].trim().slice(0, 60) : t("手机");
 }
 
 /**
