@@ -262,6 +262,13 @@ def test_two_phones_offline_inspection_reaches_the_server_whole(browser: Any, li
     assert answers == {cps[0]: ("yes", None), cps[1]: ("no", "经营场所与登记住所不一致")}
     assert [f["description"] for _, f in snap.findings] == ["实际经营地址为建设路8号"]
     assert len(snap.checkins) == 1 and snap.checkins[0]["lat"] == pytest.approx(35.7912)
+    # Phone A did not press submit: once it pulled, its signing screen says where things stand.
+    wait_synced(a)
+    a.evaluate("() => { location.hash = '#/'; }")
+    open_inspection(a)
+    a.get_by_test_id("to-sign").click()
+    assert a.get_by_test_id("sign-locked").inner_text() == "已提交，等待审核"
+    assert a.get_by_test_id("sign-inspector").count() == 0
     for phone in (a, b):
         state = app_state(phone)
         assert (state["outbox"], state["rejected"], state["pendingBlobs"]) == (0, 0, 0)

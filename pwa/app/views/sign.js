@@ -306,5 +306,9 @@ export async function renderSign(app, id) {
         )
       : null,
     finalizeView,
+    // Locked (submitted from another phone, or reviewed): say so rather than show a bare list.
+    !editable && !finalizeView
+      ? h("p", { class: "warn", "data-testid": "sign-locked" }, f.state === "submitted" ? t("已提交，等待审核") : t("该检查已锁定，不能修改"))
+      : null,
   );
 }
