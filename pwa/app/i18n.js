@@ -79,6 +79,7 @@ export const EN = {
   "正在定位…": "Getting location…",
   "不等定位，直接签到": "Check in without location",
   "已签到": "Checked in",
+  "尚无签到记录": "No check-in yet",
   "无定位": "no location",
   "定位权限被拒绝，签到未附位置": "Location permission denied; checked in without location",
   "无法获取位置，签到未附位置": "Location unavailable; checked in without location",

@@ -62,6 +62,7 @@ def test_small_phone_walk(browser: Any, live: Any) -> None:
     assert page.evaluate(UNNAMED_JS) == []
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
     assert page.title() == f"{world['target_name']} · 现场检查"
+    assert page.get_by_test_id("no-checkin").inner_text() == "尚无签到记录"
     page.get_by_test_id("checkin").click()
     page.get_by_test_id("checkin-row").wait_for()
     assert page.get_by_test_id("checkin-row").inner_text().startswith("张建国 签到")

@@ -291,7 +291,7 @@ function checkinSection(app, data, editable) {
             ),
           ),
         )
-      : null,
+      : h("p", { "data-testid": "no-checkin" }, t("尚无签到记录")),
     editable ? h("div", { class: "row" }, button, skip) : null,
     status,
   );
