@@ -29,6 +29,11 @@ UNNAMED_JS = """() => [...document.querySelectorAll('input:not([type=file]), tex
   .filter((el) => !el.labels.length && !el.getAttribute('aria-label'))
   .map((el) => el.outerHTML.slice(0, 80))"""
 
+# Answer buttons whose label does not fit (overflows, or wraps onto a second line).
+CRAMPED_ANSWERS_JS = """() => [...document.querySelectorAll('.answers button')]
+  .filter((b) => b.scrollWidth > b.clientWidth || b.getBoundingClientRect().height > 50)
+  .map((b) => b.textContent)"""
+
 # The bar's controls all on the title's line (nothing wrapped under it).
 BAR_ONE_LINE_JS = """() => {
   const bar = document.getElementById('bar');
@@ -60,6 +65,7 @@ def test_small_phone_walk(browser: Any, live: Any) -> None:
     page.get_by_test_id("inspection").wait_for()
     assert page.evaluate(SMALL_TARGETS_JS) == []
     assert page.evaluate(UNNAMED_JS) == []
+    assert page.evaluate(CRAMPED_ANSWERS_JS) == []
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
     assert page.title() == f"{world['target_name']} · 现场检查"
     assert page.get_by_test_id("no-checkin").inner_text() == "尚无签到记录"
@@ -104,6 +110,7 @@ def test_small_phone_walk(browser: Any, live: Any) -> None:
     page.get_by_role("button", name="语言").click()
     page.get_by_text("Check in on site").first.wait_for()
     assert page.evaluate(BAR_ONE_LINE_JS)
+    assert page.evaluate(CRAMPED_ANSWERS_JS) == []
     assert page.title() == f"{world['target_name']} · Field inspection"
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
     page.get_by_role("button", name="Language").click()
