@@ -180,6 +180,8 @@ def test_two_phones_offline_inspection_reaches_the_server_whole(browser: Any, li
     a.get_by_test_id("outbox").wait_for()
     assert a.get_by_test_id("outbox-entry").count() >= 8
     assert a.get_by_test_id("outbox-blob").count() == 4
+    # Each file says whose inspection it belongs to, not a piece of its hash.
+    assert all(world["target_name"] in t for t in a.get_by_test_id("outbox-blob").all_inner_texts())
     signature_pngs = {
         r["fields"]["png_sha256"]: blob_bytes(a, r["fields"]["png_sha256"]) for r in records(a, "signature")
     }

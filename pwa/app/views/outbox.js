@@ -60,7 +60,7 @@ export async function renderOutbox(app) {
               return h(
                 "li",
                 { "data-testid": "outbox-blob" },
-                `${b.kind === "signature" ? t("签名图片") : t("照片")} ${b.sha256.slice(0, 8)} · ${formatBytes(b.size)} · ${blobState(b)}`,
+                `${b.kind === "signature" ? t("签名图片") : t("照片")} · ${names.get(b.inspection_id) || b.sha256.slice(0, 8)} · ${formatBytes(b.size)} · ${blobState(b)}`,
                 h("progress", { max: p && p.total ? p.total : 1, value: p ? p.sent : 0 }),
               );
             }),
