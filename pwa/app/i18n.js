@@ -155,6 +155,8 @@ export const EN = {
   "记录": "Records",
   "照片与签名文件": "Photos and signature images",
   "被服务器拒绝的修改": "Changes the server rejected",
+  "这些修改未被服务器接受，仍保存在本机。请在“待同步”页面导出未同步数据，交管理员处理。":
+    "The server did not accept these changes; they stay on this phone. Export the unsynced data on the Outbox page and give it to an administrator.",
   "没有待同步的数据": "Nothing waiting to sync",
   "导出未同步数据": "Export unsynced data",
   "导出文件（JSON，含照片）包含本机全部未同步的数据。请本人登录网站在“数据恢复”页面导入，或交给管理员。": "The file (JSON, photos included) holds all unsynced data of this phone. Import it yourself on the website's Data recovery page, or give it to an administrator.",

@@ -29,6 +29,18 @@ UNNAMED_JS = """() => [...document.querySelectorAll('input:not([type=file]), tex
   .filter((el) => !el.labels.length && !el.getAttribute('aria-label'))
   .map((el) => el.outerHTML.slice(0, 80))"""
 
+# A change of this inspection as the engine files it when the server rejects it.
+REJECTED_JS = """async () => {
+  await window.spotcheck.db.put("rejected", {
+    change_id: "walk-test",
+    inspection_id: location.hash.split("/")[2],
+    change: { record_type: "answer" },
+    error: { code: "sync_inspection_locked" },
+    rejected_at: new Date().toISOString(),
+  });
+  await window.spotcheck.render();
+}"""
+
 # Answer buttons whose label does not fit (overflows, or wraps onto a second line).
 CRAMPED_ANSWERS_JS = """() => [...document.querySelectorAll('.answers button')]
   .filter((b) => b.scrollWidth > b.clientWidth || b.getBoundingClientRect().height > 50)
@@ -105,6 +117,15 @@ def test_small_phone_walk(browser: Any, live: Any) -> None:
     page.reload()
     page.get_by_test_id("inspection").wait_for()
     assert page.get_by_test_id("finding-text").last.input_value() == ""
+
+    # A change the server rejected says what to do about it, and where.
+    page.evaluate(REJECTED_JS)
+    hint = page.get_by_test_id("rejected-help")
+    assert "导出未同步数据" in hint.inner_text()
+    assert hint.get_by_role("link").get_attribute("href") == "#/outbox"
+    page.evaluate("async () => { await window.spotcheck.db.delete('rejected', 'walk-test'); }")
+    page.evaluate("() => window.spotcheck.render()")
+    assert page.get_by_test_id("rejected-help").count() == 0
 
     # English: the bar stays on one line on 360 px.
     page.get_by_role("button", name="语言").click()

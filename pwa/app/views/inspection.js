@@ -393,6 +393,14 @@ export function rejectedList(data) {
         h("li", {}, `${t(RECORD_LABELS[r.change.record_type] || r.change.record_type)}: ${rejectionText(r.error.code)}`),
       ),
     ),
+    // What to do about them: they stay here, and the export carries them to whoever can help.
+    h(
+      "p",
+      { "data-testid": "rejected-help" },
+      t("这些修改未被服务器接受，仍保存在本机。请在“待同步”页面导出未同步数据，交管理员处理。"),
+      " ",
+      h("a", { href: "#/outbox" }, t("待同步")),
+    ),
   );
 }
 

@@ -72,6 +72,7 @@ export async function renderOutbox(app) {
           "section",
           { class: "rejected" },
           h("h2", {}, t("被服务器拒绝的修改"), ` (${rejected.length})`),
+          h("p", {}, t("这些修改未被服务器接受，仍保存在本机。请在“待同步”页面导出未同步数据，交管理员处理。")),
           h(
             "ul",
             {},
