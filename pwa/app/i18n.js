@@ -89,6 +89,7 @@ export const EN = {
   "说明": "Note",
   "情形证据照片": "Evidence photo",
   "检查内容": "Checklist",
+  "已答 {n}/{total}": "{n}/{total} answered",
   "重点": "Key",
   "一般": "General",
   "依据": "Basis",

@@ -88,8 +88,11 @@ def test_small_phone_walk(browser: Any, live: Any) -> None:
     # A checkpoint's finding form opens on 否 (with a reminder) or on request, not 15 times over.
     first, second = page.get_by_test_id("checkpoint").nth(0), page.get_by_test_id("checkpoint").nth(1)
     assert first.get_by_test_id("finding-text").count() == 0
+    total = page.get_by_test_id("checkpoint").count()
+    assert page.get_by_test_id("answered").inner_text() == f"已答 0/{total}"
     first.locator("button[data-value=no]").click()
     first.get_by_test_id("finding-hint").wait_for()
+    assert page.get_by_test_id("answered").inner_text() == f"已答 1/{total}"
     first.get_by_test_id("finding-add").click()  # nothing typed: says so instead of doing nothing
     assert first.get_by_role("alert").inner_text() == "请先填写问题描述"
     second.get_by_test_id("finding-open").click()

@@ -451,7 +451,7 @@ export async function renderInspection(app, id) {
     h(
       "section",
       { class: "checklist" },
-      h("h2", {}, t("检查内容")),
+      h("h2", {}, t("检查内容"), " ", h("small", { class: "progress", "data-testid": "answered" }, answeredText(checklistOf(f), answers))),
       checklistOf(f).map((item) =>
         h(
           "div",
@@ -479,6 +479,13 @@ export async function renderInspection(app, id) {
     h("section", { class: "notes" }, h("h2", {}, t("检查情况说明")), noteBox, clashNote(data.inspection, "notes", (v) => v || "—")),
     h("a", { href: `#/i/${id}/sign`, class: "button primary", "data-testid": "to-sign" }, t("签名与提交")),
   );
+}
+
+/** "已答 3/15": how far the checklist is, so nobody has to scroll to find out. */
+function answeredText(checklist, answers) {
+  const ids = checklist.flatMap((item) => item.checkpoints.map((cp) => cp.id));
+  const done = ids.filter((id) => answers.get(id) && answers.get(id).fields.value).length;
+  return t("已答 {n}/{total}", { n: done, total: ids.length });
 }
 
 // With a special outcome, general photos are shown as its evidence instead (outcomeSection).
