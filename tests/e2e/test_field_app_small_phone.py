@@ -41,6 +41,13 @@ REJECTED_JS = """async () => {
   await window.spotcheck.render();
 }"""
 
+# Whether a field scrolled into view (top of the page) is hidden under the sticky bar.
+UNDER_BAR_JS = """(key) => {
+  const el = document.querySelector(`[data-draft="${key}"]`);
+  el.scrollIntoView();
+  return el.getBoundingClientRect().top < document.getElementById("bar").getBoundingClientRect().bottom;
+}"""
+
 # Answer buttons whose label does not fit (overflows, or wraps onto a second line).
 CRAMPED_ANSWERS_JS = """() => [...document.querySelectorAll('.answers button')]
   .filter((b) => b.scrollWidth > b.clientWidth || b.getBoundingClientRect().height > 50)
@@ -98,6 +105,8 @@ def test_small_phone_walk(browser: Any, live: Any) -> None:
     second.get_by_test_id("finding-open").click()
     second_box = f"finding:{second.get_attribute('data-checkpoint')}"
     wait_until(page, "(key) => document.activeElement.dataset.draft === key", second_box)
+    # Scrolled to, a field shows below the sticky bar, not under it.
+    assert page.evaluate(UNDER_BAR_JS, second_box) is False
 
     # Typed, not yet saved (the finding not added, the notes field not left): a reload keeps both.
     page.get_by_test_id("notes").fill("现场走访时间 9:30")
