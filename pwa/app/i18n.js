@@ -46,7 +46,8 @@ export const EN = {
   "请填写用户名和密码": "Enter your username and password",
   "无法连接服务器，请检查网络后重试": "Cannot reach the server; check the network and retry",
   "登录失败（{code}）": "Login failed ({code})",
-  "本机还有 {name} 未同步的数据。请先由其登录并同步，或导出数据。": "{name} still has unsynced data on this phone. Let them log in and sync, or export it.",
+  "本机还有 {name} 未同步的数据。请先由其登录并同步；无法同步时，由其登录后在“待同步”页面导出数据。":
+    "{name} still has unsynced data on this phone. Let them log in and sync; if that fails, they log in and export it on the Outbox page.",
   "今日检查": "Today's inspections",
   "其他任务": "Other assignments",
   "已提交": "Submitted",

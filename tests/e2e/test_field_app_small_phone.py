@@ -173,6 +173,20 @@ def test_small_phone_walk(browser: Any, live: Any) -> None:
     assert page.get_by_test_id("assignments").is_visible()
     page.remove_listener("dialog", decline)
 
+    # Confirmed, the inspector is logged out; a colleague cannot log in on this phone meanwhile and is
+    # told what can be done (only the owner can sync or export that data).
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="退出登录").click()
+    page.get_by_test_id("login-form").wait_for()
+    page.locator("input[name=username]").fill(world["users"]["b"])
+    page.locator("input[name=password]").fill(world["password"])
+    page.locator("button[type=submit]").click()
+    blocked = page.get_by_test_id("login-error")
+    wait_until(page, "() => document.querySelector('[data-testid=login-error]').textContent !== ''")
+    assert "由其登录后在“待同步”页面导出" in blocked.inner_text()
+    ctx.set_offline(False)
+    login(page, world["users"]["a"], world["password"])
+
     # Back online and synced: the outbox says so and offers no empty export; logging out needs no
     # confirmation.
     ctx.set_offline(False)

@@ -89,7 +89,7 @@ export async function renderLogin(app) {
     }
     const blocker = await otherUsersPending(app.db, name);
     if (blocker) {
-      message.textContent = t("本机还有 {name} 未同步的数据。请先由其登录并同步，或导出数据。", {
+      message.textContent = t("本机还有 {name} 未同步的数据。请先由其登录并同步；无法同步时，由其登录后在“待同步”页面导出数据。", {
         name: blocker.display_name || blocker.username,
       });
       return;
