@@ -103,10 +103,14 @@ class App {
   }
 
   async login(session) {
+    // Logging in again after the token expired: back to the screen the inspector left, if theirs.
+    const sameUser = this.session && this.session.user.id === session.user.id;
+    const back = sameUser && this.returnTo && this.returnTo !== "#/login" ? this.returnTo : "#/";
+    this.returnTo = null;
     this.session = session;
     await setMeta(this.db, "session", session);
     if (session.user.locale === "en" && !localStorage.getItem(LANG_KEY)) setLang("en");
-    location.hash = "#/";
+    location.hash = back;
     this.render();
     this.kick("login");
   }
@@ -163,7 +167,7 @@ class App {
       h("span", { class: `net ${online ? "on" : "off"}`, "data-testid": "net" }, online ? t("在线") : t("离线")),
       h("span", { class: "sync-line", "data-testid": "sync-line", "data-phase": status.phase }, line),
       this.session && status.needsLogin
-        ? h("a", { href: "#/login", class: "button", "data-testid": "relogin" }, t("登录"))
+        ? h("a", { href: "#/login", class: "button", "data-testid": "relogin", onclick: () => (this.returnTo = location.hash) }, t("登录"))
         : null,
       this.session
         ? h("button", { type: "button", class: "sync", "data-testid": "sync-now", onclick: () => this.kick("manual") }, t("同步"))

@@ -48,6 +48,13 @@ UNDER_BAR_JS = """(key) => {
   return el.getBoundingClientRect().top < document.getElementById("bar").getBoundingClientRect().bottom;
 }"""
 
+# Revoke this phone's token as an admin (or the user from elsewhere) would.
+REVOKE_JS = """async () => {
+  const session = await window.spotcheck.db.get("meta", "session");
+  const headers = { Authorization: `Bearer ${session.value.token}` };
+  await fetch("/api/v1/auth/token", { method: "DELETE", headers });
+}"""
+
 # Answer buttons whose label does not fit (overflows, or wraps onto a second line).
 CRAMPED_ANSWERS_JS = """() => [...document.querySelectorAll('.answers button')]
   .filter((b) => b.scrollWidth > b.clientWidth || b.getBoundingClientRect().height > 50)
@@ -186,6 +193,23 @@ def test_small_phone_walk(browser: Any, live: Any) -> None:
     assert "由其登录后在“待同步”页面导出" in blocked.inner_text()
     ctx.set_offline(False)
     login(page, world["users"]["a"], world["password"])
+
+    # The token is revoked while an inspection is open: the bar says so in words, and logging in
+    # again from there comes back to that inspection.
+    page.get_by_test_id("assignment").first.click()
+    page.get_by_test_id("inspection").wait_for()
+    where = page.evaluate("() => location.hash")
+    page.evaluate(REVOKE_JS)
+    page.get_by_test_id("sync-now").click()
+    page.get_by_test_id("relogin").wait_for()
+    assert "请重新登录" in page.get_by_test_id("sync-line").inner_text()
+    page.get_by_test_id("relogin").click()
+    page.locator("input[name=password]").fill(world["password"])
+    page.locator("button[type=submit]").click()
+    page.get_by_test_id("inspection").wait_for()
+    assert page.evaluate("() => location.hash") == where
+    page.get_by_role("link", name="← 返回").click()
+    page.get_by_test_id("assignments").wait_for()
 
     # Back online and synced: the outbox says so and offers no empty export; logging out needs no
     # confirmation.
