@@ -20,6 +20,8 @@ export function h(tag, props, ...children) {
       el.setAttribute(key, String(value));
     }
   }
+  // A field's placeholder disappears as soon as one types: keep it as the field's accessible name.
+  if (props && props.placeholder && !props["aria-label"]) el.setAttribute("aria-label", String(props.placeholder));
   append(el, children);
   return el;
 }

@@ -43,13 +43,34 @@ export async function buildExport(db, session) {
   });
 }
 
+/**
+ * The file's name with the Shanghai date and time the inspector reads on the phone's clock
+ * ("spotcheck-unsynced-GP010-20261130-0207.json"), not a UTC timestamp.
+ */
+export function exportFileName(data, now = new Date(data.exported_at)) {
+  const parts = new Intl.DateTimeFormat("en-CA", {
+    timeZone: "Asia/Shanghai",
+    hour12: false,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  })
+    .formatToParts(now)
+    .reduce((acc, p) => ({ ...acc, [p.type]: p.value }), {});
+  const who = data.user && data.user.username ? `${String(data.user.username).replace(/[^\w.-]/g, "_")}-` : "";
+  return `spotcheck-unsynced-${who}${parts.year}${parts.month}${parts.day}-${parts.hour}${parts.minute}${parts.second}.json`;
+}
+
 export async function downloadExport(db, session) {
   const data = await buildExport(db, session);
   const blob = new Blob([JSON.stringify(data, null, 1)], { type: "application/json" });
   const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
   a.href = url;
-  a.download = `spotcheck-unsynced-${data.exported_at.replace(/[:.]/g, "-")}.json`;
+  a.download = exportFileName(data);
   document.body.append(a);
   a.click();
   a.remove();

@@ -13,7 +13,25 @@ export const EN = {
   "{n} 项待同步": "{n} waiting to sync",
   "已全部同步": "All synced",
   "上次同步 {time}": "Last sync {time}",
-  "同步失败（{code}），稍后自动重试": "Sync failed ({code}); retrying automatically",
+  "同步失败：{reason}，稍后自动重试": "Sync failed: {reason}; retrying automatically",
+  "离线：修改已保存在本机，联网后自动同步": "Offline: changes are saved on this phone and sync once online",
+  "本机还有 {n} 项未同步的数据。退出后须由本人重新登录才能同步，其他人也不能在本机登录。仍要退出吗？":
+    "This phone still has {n} unsynced item(s). After logging out they sync only once you log in again, and nobody else can log in here. Log out anyway?",
+  "无法连接服务器": "cannot reach the server",
+  "服务器暂时出错": "the server had an error",
+  "服务器繁忙": "the server is busy",
+  "登录已过期": "your login expired",
+  "无权操作": "not allowed",
+  "文件太大": "the file is too large",
+  "文件不是可读取的图片": "the file is not a readable image",
+  "图片文件不完整": "the image file is incomplete",
+  "图片像素过多": "the image has too many pixels",
+  "不支持的图片格式": "unsupported image format",
+  "文件校验不一致": "the file did not match its checksum",
+  "本机照片数据丢失": "the photo's data is missing on this phone",
+  "提交失败：{reason}": "Submission failed: {reason}",
+  "上传失败：{reason}": "upload failed: {reason}",
+  "{name} 签到": "{name} checked in",
   "登录已过期，请重新登录（未同步的数据仍保存在本机）": "Your login expired; log in again (unsynced data stays on this phone)",
   "登录": "Log in",
   "退出登录": "Log out",
@@ -28,13 +46,16 @@ export const EN = {
   "请填写用户名和密码": "Enter your username and password",
   "无法连接服务器，请检查网络后重试": "Cannot reach the server; check the network and retry",
   "登录失败（{code}）": "Login failed ({code})",
-  "本机还有 {name} 未同步的数据。请先由其登录并同步，或导出数据。": "{name} still has unsynced data on this phone. Let them log in and sync, or export it.",
+  "本机还有 {name} 未同步的数据。请先由其登录并同步；无法同步时，由其登录后在“待同步”页面导出数据。":
+    "{name} still has unsynced data on this phone. Let them log in and sync; if that fails, they log in and export it on the Outbox page.",
   "今日检查": "Today's inspections",
   "其他任务": "Other assignments",
   "已提交": "Submitted",
   "暂无检查任务。连接网络后点击“同步”获取任务。": "No assignments yet. Go online and tap Sync to fetch them.",
   "检查期限 {start} 至 {end}": "Window {start} to {end}",
   "已撤回": "Withdrawn",
+  "已过检查期限": "Window has ended",
+  "尚未开始": "Not started yet",
   "{n} 项被拒绝": "{n} rejected",
   "待同步": "Outbox",
   "新版本已就绪": "A new version is ready",
@@ -59,6 +80,7 @@ export const EN = {
   "正在定位…": "Getting location…",
   "不等定位，直接签到": "Check in without location",
   "已签到": "Checked in",
+  "尚无签到记录": "No check-in yet",
   "无定位": "no location",
   "定位权限被拒绝，签到未附位置": "Location permission denied; checked in without location",
   "无法获取位置，签到未附位置": "Location unavailable; checked in without location",
@@ -68,6 +90,7 @@ export const EN = {
   "说明": "Note",
   "情形证据照片": "Evidence photo",
   "检查内容": "Checklist",
+  "已答 {n}/{total}": "{n}/{total} answered",
   "重点": "Key",
   "一般": "General",
   "依据": "Basis",
@@ -84,6 +107,8 @@ export const EN = {
   "记录问题": "Record finding",
   "问题描述": "Describe the finding",
   "添加": "Add",
+  "请先填写问题描述": "Describe the finding first",
+  "答“否”时请记录发现的问题": "With a “No”, record what was found",
   "其他问题与照片": "Other findings and photos",
   "检查情况说明": "Inspection notes",
   "签名与提交": "Sign and submit",
@@ -93,7 +118,6 @@ export const EN = {
   "该检查已锁定，不能修改": "This inspection is locked",
   "本机尚未同步": "not yet synced",
   "已上传": "uploaded",
-  "上传失败（{code}）": "upload failed ({code})",
   "内容摘要": "Content hash",
   "签名绑定以上内容摘要；之后任何修改都会使签名失效。": "A signature binds this content hash; any later edit makes it stale.",
   "尚缺": "Still missing",
@@ -127,13 +151,14 @@ export const EN = {
   "已请求提交，联网后自动完成": "Submission requested; it completes once online",
   "提交成功": "Submitted",
   "尚不能提交": "Cannot submit yet",
-  "提交失败（{code}）": "Submission failed ({code})",
   "重新提交": "Submit again",
   "本账号未关联检查人员，不能以检查人员身份签名": "This account is not an inspector and cannot sign as one",
   "您已对当前内容签名": "You have signed the current content",
   "记录": "Records",
   "照片与签名文件": "Photos and signature images",
   "被服务器拒绝的修改": "Changes the server rejected",
+  "这些修改未被服务器接受，仍保存在本机。请在“待同步”页面导出未同步数据，交管理员处理。":
+    "The server did not accept these changes; they stay on this phone. Export the unsynced data on the Outbox page and give it to an administrator.",
   "没有待同步的数据": "Nothing waiting to sync",
   "导出未同步数据": "Export unsynced data",
   "导出文件（JSON，含照片）包含本机全部未同步的数据。请本人登录网站在“数据恢复”页面导入，或交给管理员。": "The file (JSON, photos included) holds all unsynced data of this phone. Import it yourself on the website's Data recovery page, or give it to an administrator.",
@@ -241,4 +266,38 @@ export const REJECTION_LABELS = {
 
 export function rejectionText(code) {
   return REJECTION_LABELS[code] ? t(REJECTION_LABELS[code]) : t("被拒绝（{code}）", { code });
+}
+
+// Request-level problem codes (server/errors.py, and the client's own `network` / `http_<status>`)
+// in words; an unknown code is shown as it is, so support can still look it up.
+export const PROBLEM_LABELS = {
+  network: "无法连接服务器",
+  token_invalid: "登录已过期",
+  auth_required: "登录已过期",
+  forbidden: "无权操作",
+  payload_too_large: "文件太大",
+  image_unreadable: "文件不是可读取的图片",
+  image_truncated: "图片文件不完整",
+  image_too_many_pixels: "图片像素过多",
+  image_unsupported_format: "不支持的图片格式",
+  blob_hash_mismatch: "文件校验不一致",
+  sync_blob_hash_mismatch: "文件校验不一致",
+  local_bytes_missing: "本机照片数据丢失",
+};
+
+/** What went wrong, in words, for a problem code. */
+export function problemText(code) {
+  if (PROBLEM_LABELS[code]) return t(PROBLEM_LABELS[code]);
+  if (REJECTION_LABELS[code]) return t(REJECTION_LABELS[code]);
+  const status = /^http_(\d{3})$/.exec(String(code));
+  if (status && Number(status[1]) === 429) return t("服务器繁忙");
+  if (status && Number(status[1]) >= 500) return t("服务器暂时出错");
+  return String(code);
+}
+
+/** The sync line's text after a failed round: offline is not a failure, just a wait. */
+export function syncErrorText(error, online) {
+  const code = error && error.code;
+  if (code === "network" && !online) return t("离线：修改已保存在本机，联网后自动同步");
+  return t("同步失败：{reason}，稍后自动重试", { reason: problemText(code) });
 }

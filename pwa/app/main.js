@@ -10,14 +10,15 @@ import { deleteMeta, getMeta, onBlocking, openDatabase, requestPersistence, setM
 import { SyncClient } from "../sync/client.js";
 import { SyncEngine } from "../sync/engine.js";
 import { h, keepDrafts, replace } from "./dom.js";
-import { getLang, setLang, t } from "./i18n.js";
+import { Drafts } from "./drafts.js";
+import { getLang, setLang, syncErrorText, t } from "./i18n.js";
 import { watchUpdates } from "./updates.js";
 import { renderLogin } from "./views/login.js";
 import { renderList } from "./views/list.js";
 import { renderInspection } from "./views/inspection.js";
 import { renderSign } from "./views/sign.js";
 import { renderOutbox } from "./views/outbox.js";
-import { count as outboxCount } from "../data/outbox.js";
+import { count as outboxCount, unsyncedCount } from "../data/outbox.js";
 
 const LANG_KEY = "spotcheck-lang";
 
@@ -36,6 +37,8 @@ class App {
     this.channel = typeof BroadcastChannel !== "undefined" ? new BroadcastChannel("spotcheck") : null;
     this.firstListShown = false;
     this.inspectionLock = null;
+    this.drafts = new Drafts(typeof localStorage !== "undefined" ? localStorage : null);
+    this.openFindings = new Set(); // checkpoints whose finding form the inspector opened (views/inspection.js)
   }
 
   get t() {
@@ -62,6 +65,10 @@ class App {
     window.addEventListener("offline", () => this.renderBar());
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible") this.kick("visible");
+    });
+    document.addEventListener("input", (event) => {
+      const el = event.target;
+      if (this.session && el && el.dataset && el.dataset.draft) this.drafts.remember(el.dataset.draft, el.value, el.dataset.saved);
     });
     document.addEventListener("focusout", () => {
       if (this.pendingRender) setTimeout(() => this.render(), 0);
@@ -96,15 +103,26 @@ class App {
   }
 
   async login(session) {
+    // Logging in again after the token expired: back to the screen the inspector left, if theirs.
+    const sameUser = this.session && this.session.user.id === session.user.id;
+    const back = sameUser && this.returnTo && this.returnTo !== "#/login" ? this.returnTo : "#/";
+    this.returnTo = null;
     this.session = session;
     await setMeta(this.db, "session", session);
     if (session.user.locale === "en" && !localStorage.getItem(LANG_KEY)) setLang("en");
-    location.hash = "#/";
+    location.hash = back;
     this.render();
     this.kick("login");
   }
 
+  /**
+   * Log out; with unsynced data on the phone, only after the inspector confirmed it: that data then
+   * waits for their next login (nobody else may log in here meanwhile, see views/login.js).
+   */
   async logout() {
+    const unsynced = await unsyncedCount(this.db);
+    const question = t("本机还有 {n} 项未同步的数据。退出后须由本人重新登录才能同步，其他人也不能在本机登录。仍要退出吗？", { n: unsynced });
+    if (unsynced && !window.confirm(question)) return;
     await deleteMeta(this.db, "session");
     this.session = null;
     this.engine.stop();
@@ -140,7 +158,7 @@ class App {
     let line;
     if (status.phase === "syncing") line = t("正在同步…");
     else if (status.needsLogin) line = t("登录已过期，请重新登录（未同步的数据仍保存在本机）");
-    else if (status.phase === "error") line = t("同步失败（{code}），稍后自动重试", { code: status.lastError.code });
+    else if (status.phase === "error") line = syncErrorText(status.lastError, online);
     else if (pending) line = t("{n} 项待同步", { n: pending });
     else line = t("已全部同步");
     replace(
@@ -149,7 +167,7 @@ class App {
       h("span", { class: `net ${online ? "on" : "off"}`, "data-testid": "net" }, online ? t("在线") : t("离线")),
       h("span", { class: "sync-line", "data-testid": "sync-line", "data-phase": status.phase }, line),
       this.session && status.needsLogin
-        ? h("a", { href: "#/login", class: "button", "data-testid": "relogin" }, t("登录"))
+        ? h("a", { href: "#/login", class: "button", "data-testid": "relogin", onclick: () => (this.returnTo = location.hash) }, t("登录"))
         : null,
       this.session
         ? h("button", { type: "button", class: "sync", "data-testid": "sync-now", onclick: () => this.kick("manual") }, t("同步"))
@@ -163,6 +181,8 @@ class App {
     this.drawing = false;
     const y = window.scrollY;
     const route = (location.hash || "#/").slice(1);
+    if (route !== this.lastRoute) this.openFindings.clear();
+    this.drafts.scope = this.session ? `${this.session.user.id}:${route}` : "";
     this.renderBar();
     let view;
     let inspectionOpen = null;
@@ -186,6 +206,11 @@ class App {
     } else {
       replace(this.root, view);
     }
+    // Text typed here before a reload or a trip to another screen: back in its field, and saved
+    // as leaving the field would have saved it.
+    if (this.session) for (const el of this.drafts.restore(this.root)) el.dispatchEvent(new Event("change"));
+    // The tab's (and the task switcher's) title names the screen, in the chosen language.
+    document.title = view.dataset && view.dataset.title ? `${view.dataset.title} · ${t("现场检查")}` : t("现场检查");
     if (view.dataset && view.dataset.testid === "assignments") this.markListShown();
     this.lastRoute = route;
     if (this.updates) this.updates.refresh();

@@ -52,6 +52,19 @@ export function count(db) {
   return db.count("outbox");
 }
 
+/**
+ * Everything on this phone the server has not confirmed: queued changes, rejected changes not yet
+ * seen to, and photo or signature files not yet uploaded (logging out with any of it asks first).
+ */
+export async function unsyncedCount(db) {
+  return read(db, ["outbox", "rejected", "blobs"], async (tx) => {
+    const queued = await tx.objectStore("outbox").count();
+    const rejected = await tx.objectStore("rejected").count();
+    const files = (await tx.objectStore("blobs").getAll()).filter((b) => b.state !== "uploaded").length;
+    return queued + rejected + files;
+  });
+}
+
 /** Entries waiting for one record (the screen overlays their fields on the pulled state). */
 export function entriesForRecord(tx, recordKey) {
   return tx.objectStore("outbox").index("record").getAll(recordKey);

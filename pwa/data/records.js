@@ -232,3 +232,24 @@ export async function listInspections(db) {
       }));
   });
 }
+
+/**
+ * A returned inspection's review as the inspector reads it: the general comments once each (the
+ * server sends the reviewer's overall comment both as `comment` and as an item without checkpoint)
+ * and the comments per checkpoint id.
+ */
+export function reviewNotes(review) {
+  const general = [];
+  const byCheckpoint = new Map();
+  if (!review) return { general, byCheckpoint };
+  const add = (text) => {
+    const clean = typeof text === "string" ? text.trim() : "";
+    if (clean && !general.includes(clean)) general.push(clean);
+  };
+  add(review.comment);
+  for (const item of review.items || []) {
+    if (item.checkpoint_id == null) add(item.comment);
+    else if (item.comment) byCheckpoint.set(item.checkpoint_id, [...(byCheckpoint.get(item.checkpoint_id) || []), item.comment]);
+  }
+  return { general, byCheckpoint };
+}

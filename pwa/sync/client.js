@@ -58,15 +58,15 @@ export class SyncClient {
     this.upload = upload || (typeof XMLHttpRequest !== "undefined" ? xhrUpload : null);
   }
 
-  headers(extra = {}) {
+  headers(extra = {}, { auth = true } = {}) {
     const h = { Accept: "application/json", ...extra };
-    const token = this.token();
+    const token = auth ? this.token() : null;
     if (token) h.Authorization = `Bearer ${token}`;
     return h;
   }
 
-  async request(method, path, body) {
-    const init = { method, headers: this.headers(), cache: "no-store", credentials: "omit" };
+  async request(method, path, body, { auth = true } = {}) {
+    const init = { method, headers: this.headers({}, { auth }), cache: "no-store", credentials: "omit" };
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -90,7 +90,9 @@ export class SyncClient {
   registerDevice({ username, password, deviceName, deviceId }) {
     const body = { username, password, device_name: deviceName };
     if (deviceId) body.device_id = deviceId;
-    return this.request("POST", "/devices", body);
+    // Logging in proves itself with the password: a token still held from before (expired or revoked,
+    // which is why one logs in again) would only get the login refused as token_invalid.
+    return this.request("POST", "/devices", body, { auth: false });
   }
 
   me() {

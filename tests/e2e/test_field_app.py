@@ -180,6 +180,8 @@ def test_two_phones_offline_inspection_reaches_the_server_whole(browser: Any, li
     a.get_by_test_id("outbox").wait_for()
     assert a.get_by_test_id("outbox-entry").count() >= 8
     assert a.get_by_test_id("outbox-blob").count() == 4
+    # Each file says whose inspection it belongs to, not a piece of its hash.
+    assert all(world["target_name"] in t for t in a.get_by_test_id("outbox-blob").all_inner_texts())
     signature_pngs = {
         r["fields"]["png_sha256"]: blob_bytes(a, r["fields"]["png_sha256"]) for r in records(a, "signature")
     }
@@ -262,6 +264,13 @@ def test_two_phones_offline_inspection_reaches_the_server_whole(browser: Any, li
     assert answers == {cps[0]: ("yes", None), cps[1]: ("no", "经营场所与登记住所不一致")}
     assert [f["description"] for _, f in snap.findings] == ["实际经营地址为建设路8号"]
     assert len(snap.checkins) == 1 and snap.checkins[0]["lat"] == pytest.approx(35.7912)
+    # Phone A did not press submit: once it pulled, its signing screen says where things stand.
+    wait_synced(a)
+    a.evaluate("() => { location.hash = '#/'; }")
+    open_inspection(a)
+    a.get_by_test_id("to-sign").click()
+    assert a.get_by_test_id("sign-locked").inner_text() == "已提交，等待审核"
+    assert a.get_by_test_id("sign-inspector").count() == 0
     for phone in (a, b):
         state = app_state(phone)
         assert (state["outbox"], state["rejected"], state["pendingBlobs"]) == (0, 0, 0)

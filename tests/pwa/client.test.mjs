@@ -127,3 +127,17 @@ test("the upload transport reports progress and its status decides", async () =>
     [10, 10],
   ]);
 });
+
+test("logging in again sends no stale token: a revoked one would get the login refused", async () => {
+  const fetch = fakeFetch(async (method, path, body, init) => {
+    if (init.headers.Authorization) return { status: 401, body: { code: "token_invalid", status: 401, title: "x" } };
+    return { status: 201, body: { device_id: "dev-kept", token: "new", user: { id: 1 } } };
+  });
+  const client = new SyncClient({ token: () => "revoked", fetch });
+  const login = await client.registerDevice({ username: "GP001", password: "pw", deviceName: "Phone", deviceId: "dev-kept" });
+  assert.equal(login.token, "new");
+  assert.equal(fetch.calls[0].headers.Authorization, undefined);
+  // Everything else still carries the token.
+  await assert.rejects(client.me(), (err) => err.code === "token_invalid");
+  assert.equal(fetch.calls[1].headers.Authorization, "Bearer revoked");
+});

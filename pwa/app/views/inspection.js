@@ -4,11 +4,11 @@
  * saves at once (IndexedDB, strict durability) and queues a change; nothing waits for the network.
  */
 
-import { appendRecord, EDITABLE_STATES, isoLocal, saveAnswer, saveNotes, saveOutcome, loadInspection } from "../../data/records.js";
+import { appendRecord, EDITABLE_STATES, isoLocal, loadInspection, reviewNotes, saveAnswer, saveNotes, saveOutcome } from "../../data/records.js";
 import { preparePhoto } from "../../media/photo.js";
 import { currentPosition, GEO_MESSAGES } from "../geo.js";
 import { formatTime, h } from "../dom.js";
-import { ANSWER_LABELS, OUTCOME_LABELS, ROLE_LABELS, STATE_LABELS, t, rejectionText, RECORD_LABELS } from "../i18n.js";
+import { ANSWER_LABELS, OUTCOME_LABELS, problemText, ROLE_LABELS, STATE_LABELS, t, rejectionText, RECORD_LABELS } from "../i18n.js";
 
 export const ANSWERS = ["yes", "no", "not_checked", "not_applicable"];
 
@@ -28,7 +28,7 @@ export function photoThumb(app, data, photo) {
     const p = app.engine.status.progress[sha];
     state = p && p.total ? t("上传中 {pct}%", { pct: Math.floor((100 * p.sent) / p.total) }) : t("等待上传");
   } else if (blob && blob.state === "failed") {
-    state = t("上传失败（{code}）", { code: blob.error && blob.error.code });
+    state = t("上传失败：{reason}", { reason: problemText(blob.error && blob.error.code) });
   } else if (blob && blob.state === "uploaded") {
     state = t("已上传");
   }
@@ -89,14 +89,44 @@ function clashNote(record, fieldName, show = (v) => v) {
   return h("p", { class: "clash", "data-testid": "clash" }, t("数据冲突：{values}", { values }), " — ", t("请组长确认"));
 }
 
-function findingList(app, data, checkpointId, editable) {
+/**
+ * A checkpoint's findings and the form to record one. The form is open for the inspection's other
+ * findings, on a 否 (with a reminder while none is recorded), with findings or unsaved text there;
+ * elsewhere one taps 记录问题 for it, so a 15-point checklist is not 15 empty forms long.
+ */
+function findingList(app, data, checkpointId, editable, answerValue = null) {
   const findings = data.byType("finding").filter((f) => (f.fields.checkpoint_id ?? null) === checkpointId);
+  const draftKey = `finding:${checkpointId}`;
+  const canAdd = editable && app.session.user.inspector_id != null;
+  const open =
+    checkpointId === null || answerValue === "no" || findings.length > 0 || app.openFindings.has(draftKey) || app.drafts.get(draftKey) !== null;
+  if (canAdd && !open) {
+    return h(
+      "div",
+      { class: "findings" },
+      h(
+        "button",
+        {
+          type: "button",
+          "data-testid": "finding-open",
+          onclick: async () => {
+            app.openFindings.add(draftKey);
+            await app.render();
+            const box = app.root.querySelector(`[data-draft="${draftKey}"]`);
+            if (box) box.focus();
+          },
+        },
+        t("记录问题"),
+      ),
+    );
+  }
+  const message = h("p", { class: "error", role: "alert" });
   const text = h("textarea", {
     rows: 2,
     placeholder: t("问题描述"),
     maxlength: 4000,
     disabled: !editable,
-    draft: `finding:${checkpointId}`,
+    draft: draftKey,
     "data-testid": "finding-text",
   });
   const add = h(
@@ -107,7 +137,11 @@ function findingList(app, data, checkpointId, editable) {
       "data-testid": "finding-add",
       onclick: async () => {
         const description = text.value.trim();
-        if (!description) return;
+        if (!description) {
+          message.textContent = t("请先填写问题描述");
+          text.focus();
+          return;
+        }
         await appendRecord(app.db, app.ctx(), "finding", data.id, {
           checkpoint_id: checkpointId,
           description,
@@ -116,6 +150,7 @@ function findingList(app, data, checkpointId, editable) {
         });
         text.value = "";
         text.dataset.saved = "";
+        app.drafts.forget(text.dataset.draft);
         app.saved();
       },
     },
@@ -127,7 +162,8 @@ function findingList(app, data, checkpointId, editable) {
     findings.length
       ? h("ul", {}, findings.map((f) => h("li", { "data-testid": "finding" }, f.fields.description, data.pendingKeys.has(f.key) ? h("small", {}, ` (${t("本机尚未同步")})`) : null)))
       : null,
-    editable && app.session.user.inspector_id != null ? h("div", { class: "add-finding" }, text, add) : null,
+    answerValue === "no" && !findings.length ? h("p", { class: "warn", "data-testid": "finding-hint" }, t("答“否”时请记录发现的问题")) : null,
+    canAdd ? h("div", { class: "add-finding" }, text, add, message) : null,
   );
 }
 
@@ -176,7 +212,7 @@ function checkpointBlock(app, data, checkpoint, answer, reviewComments, editable
     clashNote(answer, "note", (v) => v || "—"),
     h("div", { class: "photos" }, photos.map((p) => photoThumb(app, data, p))),
     editable ? photoInput(app, data, { checkpointId: checkpoint.id }) : null,
-    findingList(app, data, checkpoint.id, editable),
+    findingList(app, data, checkpoint.id, editable, value),
   );
 }
 
@@ -191,6 +227,12 @@ function checklistOf(fields) {
       checkpoints: (fields.checkpoint_ids || []).map((id, i) => ({ id, position: i + 1, text: `#${id}` })),
     },
   ];
+}
+
+/** "吴燕伟 签到" when the team lists the inspector (each member checks in on their own phone). */
+function whoCheckedIn(fields, inspectorId) {
+  const member = Array.isArray(fields.team) ? fields.team.find((m) => m.inspector_id === inspectorId) : null;
+  return member ? t("{name} 签到", { name: member.name }) : t("已签到");
 }
 
 function checkinSection(app, data, editable) {
@@ -244,12 +286,12 @@ function checkinSection(app, data, editable) {
             h(
               "li",
               { "data-testid": "checkin-row" },
-              `${t("已签到")} ${formatTime(c.fields.at, app.lang)} · `,
+              `${whoCheckedIn(data.fields, c.fields.inspector_id)} ${formatTime(c.fields.at, app.lang)} · `,
               c.fields.lat != null ? `${c.fields.lat.toFixed(5)}, ${c.fields.lon.toFixed(5)} (±${c.fields.accuracy_m ?? "?"} m)` : t("无定位"),
             ),
           ),
         )
-      : null,
+      : h("p", { "data-testid": "no-checkin" }, t("尚无签到记录")),
     editable ? h("div", { class: "row" }, button, skip) : null,
     status,
   );
@@ -262,6 +304,7 @@ function outcomeSection(app, data, editable) {
     "select",
     {
       disabled: !editable,
+      "aria-label": t("特殊情形"),
       "data-testid": "outcome",
       onchange: async (e) => {
         const saved = await saveOutcome(app.db, app.ctx(), data.id, { code: e.target.value || null });
@@ -350,6 +393,14 @@ export function rejectedList(data) {
         h("li", {}, `${t(RECORD_LABELS[r.change.record_type] || r.change.record_type)}: ${rejectionText(r.error.code)}`),
       ),
     ),
+    // What to do about them: they stay here, and the export carries them to whoever can help.
+    h(
+      "p",
+      { "data-testid": "rejected-help" },
+      t("这些修改未被服务器接受，仍保存在本机。请在“待同步”页面导出未同步数据，交管理员处理。"),
+      " ",
+      h("a", { href: "#/outbox" }, t("待同步")),
+    ),
   );
 }
 
@@ -361,7 +412,8 @@ export async function renderInspection(app, id) {
   const f = data.fields;
   const editable = EDITABLE_STATES.has(f.state) || !f.state;
   const review = f.state === "returned" && f.review ? f.review : null;
-  const reviewFor = (cp) => (review ? review.items.filter((i) => i.checkpoint_id === cp).map((i) => i.comment) : []);
+  const comments = reviewNotes(review);
+  const reviewFor = (cp) => comments.byCheckpoint.get(cp) || [];
   const answers = new Map(data.byType("answer").map((a) => [a.fields.checkpoint_id, a]));
   const noteBox = h("textarea", {
     rows: 3,
@@ -369,6 +421,7 @@ export async function renderInspection(app, id) {
     value: f.notes || "",
     disabled: !editable,
     draft: "notes",
+    "aria-label": t("检查情况说明"),
     "data-testid": "notes",
     onchange: async (e) => {
       const saved = await saveNotes(app.db, app.ctx(), id, e.target.value || null);
@@ -378,7 +431,7 @@ export async function renderInspection(app, id) {
   const otherPhotos = data.byType("photo").filter((p) => p.fields.checkpoint_id == null && p.fields.finding_id == null);
   return h(
     "div",
-    { class: "inspection", "data-testid": "inspection", "data-state": f.state || "" },
+    { class: "inspection", "data-testid": "inspection", "data-state": f.state || "", "data-title": (f.target && f.target.name) || f.target_name || "" },
     h("a", { href: "#/", class: "back" }, `← ${t("返回")}`),
     h("h1", {}, (f.target && f.target.name) || f.target_name || ""),
     h("p", { class: `state state-${f.state}` }, t(STATE_LABELS[f.state] || f.state || "")),
@@ -388,8 +441,7 @@ export async function renderInspection(app, id) {
           "section",
           { class: "review", "data-testid": "review" },
           h("h2", {}, t("审核退回")),
-          review.comment ? h("p", {}, review.comment) : null,
-          reviewFor(null).map((c) => h("p", { class: "review-comment" }, c)),
+          comments.general.map((c) => h("p", { "data-testid": "review-general" }, c)),
         )
       : null,
     rejectedList(data),
@@ -399,7 +451,7 @@ export async function renderInspection(app, id) {
     h(
       "section",
       { class: "checklist" },
-      h("h2", {}, t("检查内容")),
+      h("h2", {}, t("检查内容"), " ", h("small", { class: "progress", "data-testid": "answered" }, answeredText(checklistOf(f), answers))),
       checklistOf(f).map((item) =>
         h(
           "div",
@@ -427,6 +479,13 @@ export async function renderInspection(app, id) {
     h("section", { class: "notes" }, h("h2", {}, t("检查情况说明")), noteBox, clashNote(data.inspection, "notes", (v) => v || "—")),
     h("a", { href: `#/i/${id}/sign`, class: "button primary", "data-testid": "to-sign" }, t("签名与提交")),
   );
+}
+
+/** "已答 3/15": how far the checklist is, so nobody has to scroll to find out. */
+function answeredText(checklist, answers) {
+  const ids = checklist.flatMap((item) => item.checkpoints.map((cp) => cp.id));
+  const done = ids.filter((id) => answers.get(id) && answers.get(id).fields.value).length;
+  return t("已答 {n}/{total}", { n: done, total: ids.length });
 }
 
 // With a special outcome, general photos are shown as its evidence instead (outcomeSection).

@@ -13,9 +13,19 @@ function targetAddress(f) {
   return (f.target && f.target.address) || f.target_address || "";
 }
 
-function card(item, assigned) {
+/** Where today (Asia/Shanghai, "YYYY-MM-DD") falls against an inspection's window. */
+export function windowPhase(fields, today) {
+  if (!fields.window_start || !fields.window_end) return "current";
+  if (today < fields.window_start) return "future";
+  if (today > fields.window_end) return "past";
+  return "current";
+}
+
+function card(item, assigned, today) {
   const f = item.fields;
   const withdrawn = assigned && !assigned.includes(item.id);
+  const open = EDITABLE_STATES.has(f.state) || !f.state;
+  const phase = windowPhase(f, today);
   return h(
     "li",
     { class: "card", "data-testid": "assignment", "data-id": item.id },
@@ -25,6 +35,8 @@ function card(item, assigned) {
       h("strong", {}, targetName(f)),
       h("span", { class: `state state-${f.state}` }, t(STATE_LABELS[f.state] || f.state || "")),
       withdrawn ? h("span", { class: "badge warn" }, t("已撤回")) : null,
+      open && phase === "past" ? h("span", { class: "badge bad", "data-testid": "window-past" }, t("已过检查期限")) : null,
+      open && phase === "future" ? h("span", { class: "badge" }, t("尚未开始")) : null,
       item.pending ? h("span", { class: "badge" }, t("{n} 项待同步", { n: item.pending })) : null,
       item.rejected ? h("span", { class: "badge bad" }, t("{n} 项被拒绝", { n: item.rejected })) : null,
       h("small", {}, targetAddress(f)),
@@ -39,7 +51,7 @@ export async function renderList(app) {
   const today = todayInChina();
   const open = items.filter((i) => EDITABLE_STATES.has(i.fields.state) || !i.fields.state);
   const done = items.filter((i) => !open.includes(i));
-  const inWindow = (i) => !i.fields.window_start || (i.fields.window_start <= today && today <= i.fields.window_end);
+  const inWindow = (i) => windowPhase(i.fields, today) === "current";
   const byWindow = (a, b) =>
     String(a.fields.window_end || "").localeCompare(String(b.fields.window_end || "")) ||
     targetName(a.fields).localeCompare(targetName(b.fields), "zh");
@@ -47,7 +59,7 @@ export async function renderList(app) {
   const later = open.filter((i) => !inWindow(i)).sort(byWindow);
   const section = (title, list, testid) =>
     list.length
-      ? h("section", { "data-testid": testid }, h("h2", {}, title), h("ul", { class: "cards" }, list.map((i) => card(i, assigned))))
+      ? h("section", { "data-testid": testid }, h("h2", {}, title), h("ul", { class: "cards" }, list.map((i) => card(i, assigned, today))))
       : null;
   const user = app.session.user;
   return h(

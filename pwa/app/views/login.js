@@ -19,7 +19,7 @@ export const LOGIN_ERRORS = {
 function defaultDeviceName() {
   const ua = navigator.userAgent;
   const model = /Android[^;]*;\s*([^;)]+)/.exec(ua) || /(iPhone|iPad)/.exec(ua);
-  return model ? model[1].trim().slice(0, 60) : "手机";
+  return model ? model[1].trim().slice(0, 60) : t("手机");
 }
 
 /**
@@ -89,7 +89,7 @@ export async function renderLogin(app) {
     }
     const blocker = await otherUsersPending(app.db, name);
     if (blocker) {
-      message.textContent = t("本机还有 {name} 未同步的数据。请先由其登录并同步，或导出数据。", {
+      message.textContent = t("本机还有 {name} 未同步的数据。请先由其登录并同步；无法同步时，由其登录后在“待同步”页面导出数据。", {
         name: blocker.display_name || blocker.username,
       });
       return;
@@ -118,7 +118,7 @@ export async function renderLogin(app) {
 
   return h(
     "section",
-    { class: "login" },
+    { class: "login", "data-title": t("登录") },
     h("h1", {}, t("现场检查")),
     app.engine.status.needsLogin
       ? h("p", { class: "warn" }, t("登录已过期，请重新登录（未同步的数据仍保存在本机）"))

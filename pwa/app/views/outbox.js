@@ -3,7 +3,7 @@
 import { read } from "../../data/db.js";
 import { downloadExport } from "../export.js";
 import { formatBytes, formatTime, h } from "../dom.js";
-import { RECORD_LABELS, rejectionText, t } from "../i18n.js";
+import { problemText, RECORD_LABELS, rejectionText, t } from "../i18n.js";
 
 export async function renderOutbox(app) {
   const { outbox, blobs, rejected, inspections } = await read(app.db, ["outbox", "blobs", "rejected", "records"], async (tx) => ({
@@ -14,19 +14,20 @@ export async function renderOutbox(app) {
   }));
   const names = new Map(inspections.map((r) => [r.record_id, (r.fields.target && r.fields.target.name) || r.fields.target_name || r.record_id]));
   const waitingBlobs = blobs.filter((b) => b.state !== "uploaded");
+  const empty = outbox.length + waitingBlobs.length + rejected.length === 0;
   const progress = app.engine.status.progress;
   const blobState = (b) => {
-    if (b.state === "failed") return t("上传失败（{code}）", { code: b.error && b.error.code });
+    if (b.state === "failed") return t("上传失败：{reason}", { reason: problemText(b.error && b.error.code) });
     const p = progress[b.sha256];
     return p && p.total ? t("上传中 {pct}%", { pct: Math.floor((100 * p.sent) / p.total) }) : t("等待上传");
   };
   return h(
     "div",
-    { class: "outbox", "data-testid": "outbox" },
+    { class: "outbox", "data-testid": "outbox", "data-title": t("待同步") },
     h("a", { href: "#/", class: "back" }, `← ${t("返回")}`),
     h("h1", {}, t("待同步")),
     app.persisted === false ? h("p", { class: "warn" }, t("请求存储空间持久化被拒绝：请尽快同步")) : null,
-    outbox.length + waitingBlobs.length + rejected.length === 0 ? h("p", { "data-testid": "outbox-empty" }, t("没有待同步的数据")) : null,
+    empty ? h("p", { "data-testid": "outbox-empty" }, t("没有待同步的数据")) : null,
     outbox.length
       ? h(
           "section",
@@ -40,7 +41,7 @@ export async function renderOutbox(app) {
                 "li",
                 { "data-testid": "outbox-entry" },
                 `${t(RECORD_LABELS[e.change.record_type] || e.change.record_type)} · ${names.get(e.inspection_id) || ""} · ${formatTime(e.queued_at, app.lang)}`,
-                e.attempts ? h("small", {}, ` · ${t("尝试 {n} 次", { n: e.attempts })} (${e.last_error && e.last_error.code})`) : null,
+                e.attempts ? h("small", {}, ` · ${t("尝试 {n} 次", { n: e.attempts })}: ${problemText(e.last_error && e.last_error.code)}`) : null,
               ),
             ),
           ),
@@ -59,7 +60,7 @@ export async function renderOutbox(app) {
               return h(
                 "li",
                 { "data-testid": "outbox-blob" },
-                `${b.kind === "signature" ? t("签名图片") : t("照片")} ${b.sha256.slice(0, 8)} · ${formatBytes(b.size)} · ${blobState(b)}`,
+                `${b.kind === "signature" ? t("签名图片") : t("照片")} · ${names.get(b.inspection_id) || b.sha256.slice(0, 8)} · ${formatBytes(b.size)} · ${blobState(b)}`,
                 h("progress", { max: p && p.total ? p.total : 1, value: p ? p.sent : 0 }),
               );
             }),
@@ -71,6 +72,7 @@ export async function renderOutbox(app) {
           "section",
           { class: "rejected" },
           h("h2", {}, t("被服务器拒绝的修改"), ` (${rejected.length})`),
+          h("p", {}, t("这些修改未被服务器接受，仍保存在本机。请在“待同步”页面导出未同步数据，交管理员处理。")),
           h(
             "ul",
             {},
@@ -85,13 +87,18 @@ export async function renderOutbox(app) {
         )
       : null,
     // The server reads the file back in at /recovery (server/recovery), outside the app's scope.
-    h(
-      "p",
-      {},
-      t("导出文件（JSON，含照片）包含本机全部未同步的数据。请本人登录网站在“数据恢复”页面导入，或交给管理员。"),
-      " ",
-      h("a", { href: "/recovery", "data-testid": "recovery-link" }, t("数据恢复")),
-    ),
-    h("button", { type: "button", "data-testid": "export", onclick: () => downloadExport(app.db, app.session) }, t("导出未同步数据")),
+    // With nothing unsynced there is nothing to export.
+    empty
+      ? null
+      : [
+          h(
+            "p",
+            {},
+            t("导出文件（JSON，含照片）包含本机全部未同步的数据。请本人登录网站在“数据恢复”页面导入，或交给管理员。"),
+            " ",
+            h("a", { href: "/recovery", "data-testid": "recovery-link" }, t("数据恢复")),
+          ),
+          h("button", { type: "button", "data-testid": "export", onclick: () => downloadExport(app.db, app.session) }, t("导出未同步数据")),
+        ],
   );
 }

@@ -12,7 +12,7 @@ import { localMissing, signatureStatus } from "../../sync/content.js";
 import { requestFinalize } from "../../sync/engine.js";
 import { sha256Hex, shortHash } from "../../sync/canonical.js";
 import { formatTime, h } from "../dom.js";
-import { t } from "../i18n.js";
+import { problemText, t } from "../i18n.js";
 import { rejectedList } from "./inspection.js";
 
 function dataUrlBytes(dataUrl) {
@@ -125,7 +125,10 @@ export async function renderSign(app, id) {
       },
       { sha256: png, bytes, kind: "signature", content_type: "image/png" },
     );
-    if (role === "representative") repName.value = ""; // saved: no longer a draft to carry over
+    if (role === "representative") {
+      repName.value = ""; // saved: no longer a draft to carry over
+      app.drafts.forget(repName.dataset.draft);
+    }
     app.saved();
   }
 
@@ -223,6 +226,7 @@ export async function renderSign(app, id) {
             recorded_at: isoLocal(),
           });
           reason.value = witness.value = contact.value = "";
+          for (const el of [reason, witness, contact]) app.drafts.forget(el.dataset.draft);
           app.saved();
         },
       },
@@ -243,12 +247,12 @@ export async function renderSign(app, id) {
     else if (finalize.status === "locked") finalizeView = h("p", { class: "warn" }, t("该检查已锁定，不能修改"));
     else if (finalize.status === "incomplete")
       finalizeView = h("div", { class: "warn" }, h("p", {}, t("尚不能提交")), missingList(finalize.missing || []));
-    else finalizeView = h("p", { class: "error" }, t("提交失败（{code}）", { code: finalize.code }));
+    else finalizeView = h("p", { class: "error" }, t("提交失败：{reason}", { reason: problemText(finalize.code) }));
   }
 
   return h(
     "div",
-    { class: "sign", "data-testid": "sign" },
+    { class: "sign", "data-testid": "sign", "data-title": `${t("签名与提交")} · ${(f.target && f.target.name) || f.target_name || ""}` },
     h("a", { href: `#/i/${id}`, class: "back" }, `← ${t("返回")}`),
     h("h1", {}, (f.target && f.target.name) || f.target_name || ""),
     h(
@@ -302,5 +306,9 @@ export async function renderSign(app, id) {
         )
       : null,
     finalizeView,
+    // Locked (submitted from another phone, or reviewed): say so rather than show a bare list.
+    !editable && !finalizeView
+      ? h("p", { class: "warn", "data-testid": "sign-locked" }, f.state === "submitted" ? t("已提交，等待审核") : t("该检查已锁定，不能修改"))
+      : null,
   );
 }
