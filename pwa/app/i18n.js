@@ -66,6 +66,7 @@ export const EN = {
   "统一社会信用代码": "Credit code",
   "地址": "Address",
   "法定代表人": "Legal representative",
+  "代{department}": "for {department}",
   "风险分类": "Risk class",
   "行业": "Industry",
   "检查任务": "Tasks",

@@ -35,6 +35,7 @@ def load_options() -> tuple[Any, ...]:
         selectinload(Inspection.target),
         selectinload(Inspection.team).selectinload(TeamMember.inspector),
         selectinload(Inspection.team).selectinload(TeamMember.department),
+        selectinload(Inspection.team).selectinload(TeamMember.acting_for),
         selectinload(Inspection.task_links)
         .selectinload(InspectionTask.task)
         .selectinload(Task.item_links)
@@ -60,6 +61,9 @@ def _team(inspection: Inspection) -> list[dict[str, JSON]]:
             "name": m.inspector.name,
             "role": m.role,
             "department": m.department.name,
+            # The task department this member stands in for, drawn from a peer department of the
+            # same trade because that one had nobody eligible left (003 第十七条); None otherwise.
+            "acting_for": m.acting_for.name if m.acting_for is not None else None,
         }
         for m in members
     ]

@@ -366,7 +366,7 @@ function targetDetails(f) {
           "div",
           {},
           h("h3", {}, t("检查组")),
-          h("ul", {}, f.team.map((m) => h("li", {}, `${m.name} (${m.code}) · ${t(ROLE_LABELS[m.role] || m.role)} · ${m.department || ""}`))),
+          h("ul", {}, f.team.map((m) => h("li", {}, `${m.name} (${m.code}) · ${t(ROLE_LABELS[m.role] || m.role)} · ${m.department || ""}${m.acting_for ? ` · ${t("代{department}", { department: m.acting_for })}` : ""}`))),
         )
       : null,
     Array.isArray(target.history) && target.history.length

@@ -14,6 +14,7 @@ from server.extensions import db
 from server.fieldsync.models import SyncChange, SyncRecord
 from server.inspections.models import Inspection, InspectionVersion
 from tests.integration.evidence.imagefiles import field_photo, signature_png
+from tests.support import factories
 from tests.support.factories import PASSWORD
 from tests.support.field import (
     Phone,
@@ -178,6 +179,26 @@ def test_team_change_reaches_the_phone_on_its_next_pull(client: FlaskClient) -> 
     phone_b = Phone(client, world.users["b"].username)
     phone_b.login()
     assert phone_b.pull().json["assigned"] == []
+
+
+def test_a_peer_stand_in_is_named_on_the_phone(client: FlaskClient) -> None:
+    """A member drawn from a peer department (003 第十七条) says whose place it fills."""
+    from server.inspections.models import TeamMember
+
+    world = field_world()
+    member = db.session.scalar(select(TeamMember).where(TeamMember.inspector_id == world.inspectors["b"].id))
+    assert member is not None
+    short = factories.department(name="高平市市场监督管理局河西所")
+    member.acting_for_department_id = short.id
+    db.session.commit()
+    phone = Phone(client, world.users["a"].username)
+    phone.login()
+    phone.pull()
+    team = phone.inspection(_sync_id(world))["fields"]["team"]
+    assert [(m["name"], m["acting_for"]) for m in team] == [
+        ("张建国", None),
+        ("李晓梅", "高平市市场监督管理局河西所"),
+    ]
 
 
 # -- push ------------------------------------------------------------------------------------------
