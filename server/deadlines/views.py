@@ -70,9 +70,10 @@ def _recomputed(result: dict[str, Any]) -> None:
 
 @bp.route("/admin/calendar", methods=["GET", "POST"])
 @page_auth("admin")
-def calendar() -> str | Response:
+def calendar() -> str | Response | tuple[str, int]:
     user = current_user()
     year = request.args.get("year", type=int) or today_local().year
+    refused: dict[str, str] = {}  # a refused form comes back with what was typed in it
     if request.method == "POST":
         action = request.form.get("action", "")
         try:
@@ -105,10 +106,12 @@ def calendar() -> str | Response:
         except ApiError as exc:
             db.session.rollback()
             flash(_message(exc), "error")
+            refused = request.form.to_dict()
+            refused.pop("csrf_token", None)
         else:
             db.session.commit()
             _recomputed(result)
-        return redirect(url_for("deadlines.calendar", year=year))
+            return redirect(url_for("deadlines.calendar", year=year))
 
     overrides = list(
         db.session.scalars(
@@ -119,7 +122,7 @@ def calendar() -> str | Response:
     )
     check = _check_tool()
     first, last = package_years()
-    return render_template(
+    html = render_template(
         "deadlines/calendar.html",
         year=year,
         overrides=overrides,
@@ -130,8 +133,10 @@ def calendar() -> str | Response:
         KIND_NAMES=KIND_NAMES,
         deadline_days=services.deadline_days(),
         anchor=services.deadline_anchor(),
+        form=refused,
         missing_years=services.calendar_years_missing(today_local(), services.working_calendar()),
     )
+    return (html, 422) if refused else html
 
 
 def _check_tool() -> dict[str, Any]:

@@ -44,9 +44,16 @@ def test_admin_manages_overrides_and_years(app: Flask, client: FlaskClient) -> N
     assert world.inspection.result_due_on == D(2025, 10, 31)
 
     again = _post(
-        client, "/admin/calendar", {"action": "add", "day": "2025-10-13", "kind": "workday", "note": "x"}
+        client,
+        "/admin/calendar",
+        {"action": "add", "day": "2025-10-13", "kind": "workday", "note": "县政府第二份通知"},
     )
-    assert "该日期已有工作日历调整" in again.get_data(as_text=True)
+    assert again.status_code == 422
+    html = again.get_data(as_text=True)
+    assert "该日期已有工作日历调整" in html
+    # What was typed comes back in the form, not lost to a redirect.
+    assert 'value="2025-10-13"' in html and 'value="县政府第二份通知"' in html
+    assert '<option value="workday" selected>' in html
     bad = _post(
         client, "/admin/calendar", {"action": "add", "day": "13/10/2025", "kind": "holiday", "note": "x"}
     )
